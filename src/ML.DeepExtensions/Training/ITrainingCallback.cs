@@ -1,0 +1,76 @@
+namespace ML.DeepExtensions.Training;
+
+/// <summary>
+/// A hook into the training loop, Keras style. Every method has an empty default, so a callback
+/// overrides only what it needs. Callbacks read the shared logs and talk back only through
+/// <see cref="TrainingSession.StopTraining"/>.
+/// </summary>
+public interface ITrainingCallback
+{
+    /// <summary>Before the first epoch (after a resume, before the first remaining epoch).</summary>
+    void OnTrainBegin(TrainingSession session)
+    {
+    }
+
+    /// <summary>After the last epoch, also when training stopped early.</summary>
+    void OnTrainEnd(TrainingSession session)
+    {
+    }
+
+    /// <summary>At the start of an epoch (0-based).</summary>
+    void OnEpochBegin(TrainingSession session, int epoch)
+    {
+    }
+
+    /// <summary>After an epoch and its validation, with that epoch's logs.</summary>
+    void OnEpochEnd(TrainingSession session, int epoch, TrainingLogs logs)
+    {
+    }
+
+    /// <summary>Before a training batch; <paramref name="globalStep"/> is the global batch index.</summary>
+    void OnBatchBegin(TrainingSession session, long globalStep)
+    {
+    }
+
+    /// <summary>After a training batch, with running values for the epoch so far.</summary>
+    void OnBatchEnd(TrainingSession session, long globalStep, TrainingLogs logs)
+    {
+    }
+}
+
+/// <summary>
+/// Fans every event out to a list of callbacks in order. Custom training loops (reinforcement
+/// learning, for instance) create one and call it by hand so that the standard callbacks still work.
+/// </summary>
+public sealed class CallbackList : ITrainingCallback
+{
+    private readonly List<ITrainingCallback> _callbacks;
+
+    /// <summary>Creates the list.</summary>
+    public CallbackList(IEnumerable<ITrainingCallback> callbacks)
+    {
+        ArgumentNullException.ThrowIfNull(callbacks);
+        _callbacks = callbacks.ToList();
+    }
+
+    /// <summary>The callbacks, in call order.</summary>
+    public IReadOnlyList<ITrainingCallback> Callbacks => _callbacks;
+
+    /// <inheritdoc />
+    public void OnTrainBegin(TrainingSession session) => _callbacks.ForEach(c => c.OnTrainBegin(session));
+
+    /// <inheritdoc />
+    public void OnTrainEnd(TrainingSession session) => _callbacks.ForEach(c => c.OnTrainEnd(session));
+
+    /// <inheritdoc />
+    public void OnEpochBegin(TrainingSession session, int epoch) => _callbacks.ForEach(c => c.OnEpochBegin(session, epoch));
+
+    /// <inheritdoc />
+    public void OnEpochEnd(TrainingSession session, int epoch, TrainingLogs logs) => _callbacks.ForEach(c => c.OnEpochEnd(session, epoch, logs));
+
+    /// <inheritdoc />
+    public void OnBatchBegin(TrainingSession session, long globalStep) => _callbacks.ForEach(c => c.OnBatchBegin(session, globalStep));
+
+    /// <inheritdoc />
+    public void OnBatchEnd(TrainingSession session, long globalStep, TrainingLogs logs) => _callbacks.ForEach(c => c.OnBatchEnd(session, globalStep, logs));
+}
