@@ -134,6 +134,9 @@ public sealed class TrainingEngine
                 }
 
                 logs[TrainingLogs.LearningRate] = session.LearningRate;
+                callbacks.OnEpochEnd(session, epoch, logs);
+
+                // After the callbacks, which may add metrics of their own (an RL reward, say).
                 if (plateau is not null && plateauMonitor is not null && !plateauMonitor.Observe(epoch, logs)
                     && plateauMonitor.EpochsWithoutImprovement > plateau.Patience)
                 {
@@ -142,7 +145,6 @@ public sealed class TrainingEngine
                 }
 
                 history.Add(logs);
-                callbacks.OnEpochEnd(session, epoch, logs);
                 _options.Progress?.Report(new TrainingProgress(epoch + 1, _options.Epochs, session.GlobalStep, logs, stopwatch.Elapsed));
                 if (_options.Checkpoints is { } every && (epoch + 1) % every.EveryEpochs == 0)
                 {
