@@ -22,7 +22,7 @@ fashion_source=usr/share/datasets/fashion-mnist
 fashion_files=(train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz)
 
 fail() {
-    printf 'fetch-data: %s\n' "$@" >&2
+    printf '%s\n' "$@" | sed 's/^/fetch-data: /' >&2
     exit 1
 }
 
