@@ -146,10 +146,14 @@ namespace ML.DeepExtensions.Build
                 names.Add(need.Name);
             }
 
+            // Keep the original timestamp: MSBuild's incremental copy compares size and time, so the
+            // patched copy is then left alone instead of being re-copied and re-patched every build.
+            DateTime lastWrite = File.GetLastWriteTimeUtc(libraryPath);
             string temporary = libraryPath + ".compat-" + Guid.NewGuid().ToString("N");
             File.WriteAllBytes(temporary, bytes);
             File.Delete(libraryPath);
             File.Move(temporary, libraryPath);
+            File.SetLastWriteTimeUtc(libraryPath, lastWrite);
             detail = "marked weak: " + string.Join(", ", names.ToArray());
             return ElfPatchOutcome.Patched;
         }
