@@ -242,14 +242,15 @@ public sealed class OnnxGraphBuilder
     }
 
     /// <summary>Creates the model message: a copy of the graph so far, with version, opset, producer and metadata.</summary>
-    internal ModelProto Build()
+    /// <param name="requireInputsAndOutputs">False to inspect a graph under construction.</param>
+    internal ModelProto Build(bool requireInputsAndOutputs = true)
     {
-        if (_graph.Input.Count == 0)
+        if (requireInputsAndOutputs && _graph.Input.Count == 0)
         {
             throw new InvalidOperationException("The graph has no input; call AddInput first.");
         }
 
-        if (_graph.Output.Count == 0)
+        if (requireInputsAndOutputs && _graph.Output.Count == 0)
         {
             throw new InvalidOperationException("The graph has no output; call AddOutput first.");
         }
