@@ -1,0 +1,90 @@
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace ML.DeepExtensions.MLNet;
+
+/// <summary>Column look-ups with messages that name the column, and schema-shape plumbing.</summary>
+internal static class SchemaChecks
+{
+    /// <summary>The column, or an ArgumentException naming it and listing the columns there are.</summary>
+    public static DataViewSchema.Column Find(DataViewSchema schema, string name, string role)
+    {
+        var column = schema.GetColumnOrNull(name);
+        if (column is null || column.Value.IsHidden)
+        {
+            throw new ArgumentException(
+                $"The {role} column '{name}' is not in the data. Columns: {string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => $"{c.Name} ({c.Type})"))}.",
+                nameof(name));
+        }
+
+        return column.Value;
+    }
+
+    /// <summary>Checks a column exists in a schema shape (estimators' GetOutputSchema).</summary>
+    public static SchemaShape.Column Find(SchemaShape schema, string name, string role)
+    {
+        foreach (var column in schema)
+        {
+            if (column.Name == name)
+            {
+                return column;
+            }
+        }
+
+        throw new ArgumentException(
+            $"The {role} column '{name}' is not in the input schema. Columns: {string.Join(", ", schema.Select(c => c.Name))}.", nameof(name));
+    }
+
+    /// <summary>Features must be a known-size vector of Single, as ML.NET's own trainers require.</summary>
+    public static int FeatureWidth(DataViewSchema schema, string name)
+    {
+        var column = Find(schema, name, "features");
+        if (column.Type is VectorDataViewType { ItemType: NumberDataViewType number, IsKnownSize: true } vector && number == NumberDataViewType.Single)
+        {
+            return vector.Size;
+        }
+
+        throw new ArgumentException(
+            $"The features column '{name}' is {column.Type}, but the trainer needs a known-size vector of Single. "
+            + "Build it with mlContext.Transforms.Concatenate(...) and, for other numeric types, mlContext.Transforms.Conversion.ConvertType(..., DataKind.Single).",
+            nameof(name));
+    }
+
+    /// <summary>The input columns plus the given output columns (which shadow inputs of the same name).</summary>
+    public static SchemaShape Append(SchemaShape input, IEnumerable<SchemaShape.Column> outputs)
+    {
+        var added = outputs.ToList();
+        var kept = input.Where(c => !added.Any(a => a.Name == c.Name));
+        return new SchemaShape(kept.Concat(added));
+    }
+
+    /// <summary>The key values of a key column as text, or empty when it has none.</summary>
+    public static string[] KeyValuesAsText(DataViewSchema.Column column)
+    {
+        var annotation = column.Annotations.Schema.GetColumnOrNull(SchemaShapes.KeyValuesKind);
+        if (annotation is null || annotation.Value.Type is not VectorDataViewType vector)
+        {
+            return [];
+        }
+
+        return vector.ItemType switch
+        {
+            TextDataViewType => Read<ReadOnlyMemory<char>>(column, v => v.ToString()),
+            NumberDataViewType n when n == NumberDataViewType.Single => Read<float>(column, v => v.ToString(CultureInfo.InvariantCulture)),
+            NumberDataViewType n when n == NumberDataViewType.Double => Read<double>(column, v => v.ToString(CultureInfo.InvariantCulture)),
+            NumberDataViewType n when n == NumberDataViewType.Int32 => Read<int>(column, v => v.ToString(CultureInfo.InvariantCulture)),
+            NumberDataViewType n when n == NumberDataViewType.UInt32 => Read<uint>(column, v => v.ToString(CultureInfo.InvariantCulture)),
+            NumberDataViewType n when n == NumberDataViewType.Int64 => Read<long>(column, v => v.ToString(CultureInfo.InvariantCulture)),
+            BooleanDataViewType => Read<bool>(column, v => v ? "true" : "false"),
+            _ => [],
+        };
+    }
+
+    private static string[] Read<T>(DataViewSchema.Column column, Func<T, string> format)
+    {
+        var values = default(VBuffer<T>);
+        column.GetKeyValues(ref values);
+        return values.DenseValues().Select(format).ToArray();
+    }
+}

@@ -1,0 +1,138 @@
+using ML.DeepExtensions.Networks;
+using ML.DeepExtensions.Training;
+
+namespace ML.DeepExtensions.Tabular;
+
+/// <summary>Default values of the MLP trainers' simple overloads and options.</summary>
+public static class MlpDefaults
+{
+    /// <summary>Hidden layer widths: two layers of 64 and 32 units.</summary>
+    public static IReadOnlyList<int> HiddenLayers { get; } = [64, 32];
+
+    /// <summary>Epochs: 50 (tabular data sets are small; early stopping can cut this).</summary>
+    public const int Epochs = 50;
+
+    /// <summary>Rows per batch: 32.</summary>
+    public const int BatchSize = 32;
+
+    /// <summary>Adam learning rate: 0.001.</summary>
+    public const double LearningRate = 1e-3;
+}
+
+/// <summary>
+/// Options shared by the MLP trainers: the network's shape plus every engine option of
+/// <see cref="TrainingOptions"/> (optimizer, schedule, early stopping, checkpoints, seed...).
+/// </summary>
+public abstract class MlpOptions : TrainingOptions
+{
+    /// <summary>Creates options with the MLP defaults.</summary>
+    protected MlpOptions()
+    {
+        Epochs = MlpDefaults.Epochs;
+        BatchSize = MlpDefaults.BatchSize;
+    }
+
+    /// <summary>The features column: a known-size vector (or scalar) of Single. Default "Features".</summary>
+    public string FeatureColumnName { get; init; } = "Features";
+
+    /// <summary>The label column. Default "Label".</summary>
+    public string LabelColumnName { get; init; } = "Label";
+
+    /// <summary>Widths of the hidden layers, input side first. Empty for a linear model.</summary>
+    public IReadOnlyList<int> HiddenLayers { get; init; } = MlpDefaults.HiddenLayers;
+
+    /// <summary>The activation after each hidden layer. Default ReLU.</summary>
+    public Activation Activation { get; init; } = Activation.Relu;
+
+    /// <summary>Dropout probability after each hidden activation; 0 for none. Default 0.</summary>
+    public double Dropout { get; init; }
+
+    /// <summary>Batch normalisation after each hidden linear layer. Default false.</summary>
+    public bool BatchNormalization { get; init; }
+
+    /// <summary>
+    /// Standardise features with the training data's mean and standard deviation, computed in one
+    /// pass before training and stored in the network (and its ONNX export). Default true, so raw
+    /// features of very different scales train well without a separate normaliser.
+    /// </summary>
+    public bool StandardizeFeatures { get; init; } = true;
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        OptimizerOptions.Require(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), FeatureColumnName ?? "", "must name a column");
+        OptimizerOptions.Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName ?? "", "must name a column");
+        ArgumentNullException.ThrowIfNull(HiddenLayers, nameof(HiddenLayers));
+        for (int i = 0; i < HiddenLayers.Count; i++)
+        {
+            OptimizerOptions.Require(HiddenLayers[i] > 0, $"{nameof(HiddenLayers)}[{i}]", HiddenLayers[i], "must be a positive width");
+        }
+
+        OptimizerOptions.Require(Dropout is >= 0 and < 1, nameof(Dropout), Dropout, "must be in [0, 1)");
+    }
+}
+
+/// <summary>Options of the multiclass MLP trainer.</summary>
+public sealed class MlpMulticlassOptions : MlpOptions
+{
+    /// <summary>Label smoothing of the cross-entropy loss, in [0, 1). Default 0.</summary>
+    public double LabelSmoothing { get; init; }
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        OptimizerOptions.Require(LabelSmoothing is >= 0 and < 1, nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1)");
+    }
+}
+
+/// <summary>Options of the binary MLP trainer.</summary>
+public sealed class MlpBinaryOptions : MlpOptions
+{
+    /// <summary>Weight of positive examples in the logistic loss (for imbalanced data). Default 1.</summary>
+    public double PositiveClassWeight { get; init; } = 1.0;
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        OptimizerOptions.Require(PositiveClassWeight > 0, nameof(PositiveClassWeight), PositiveClassWeight, "must be positive");
+    }
+}
+
+/// <summary>The loss of the regression MLP.</summary>
+public enum RegressionLoss
+{
+    /// <summary>Mean squared error.</summary>
+    MeanSquaredError,
+
+    /// <summary>Mean absolute error (robust to outliers, slower to converge).</summary>
+    MeanAbsoluteError,
+
+    /// <summary>Huber loss: squared near zero, absolute beyond <see cref="MlpRegressionOptions.HuberDelta"/>.</summary>
+    Huber,
+}
+
+/// <summary>Options of the regression MLP trainer.</summary>
+public sealed class MlpRegressionOptions : MlpOptions
+{
+    /// <summary>The loss. Default mean squared error.</summary>
+    public RegressionLoss Loss { get; init; } = RegressionLoss.MeanSquaredError;
+
+    /// <summary>Huber threshold. Default 1.</summary>
+    public double HuberDelta { get; init; } = 1.0;
+
+    /// <summary>
+    /// Standardise the label for training and undo it in the exported model, so targets of any
+    /// scale train with the default learning rate. Default true.
+    /// </summary>
+    public bool StandardizeLabel { get; init; } = true;
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        OptimizerOptions.Require(HuberDelta > 0, nameof(HuberDelta), HuberDelta, "must be positive");
+    }
+}

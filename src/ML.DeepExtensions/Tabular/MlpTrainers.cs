@@ -1,0 +1,102 @@
+using Microsoft.ML.Runtime;
+using ML.DeepExtensions.Data;
+using ML.DeepExtensions.Networks;
+using static TorchSharp.torch;
+
+namespace ML.DeepExtensions.Tabular;
+
+/// <summary>
+/// Multilayer perceptron for multiclass classification, trained with TorchSharp.
+/// </summary>
+/// <remarks>
+/// <list type="table">
+/// <item><term>Machine learning task</term><description>Multiclass classification</description></item>
+/// <item><term>Input columns</term><description>Label: key type. Features: known-size vector of Single.</description></item>
+/// <item><term>Output columns</term><description>Score: Vector&lt;Single, K&gt; of class probabilities (softmax). PredictedLabel: key with the label's class names.</description></item>
+/// <item><term>Is normalization required?</term><description>No: features are standardised inside the network by default (<see cref="MlpOptions.StandardizeFeatures"/>).</description></item>
+/// <item><term>Exportable to ONNX</term><description>Yes: scoring runs an ONNX graph (<see cref="MLNet.NeuralNetworkTransformer.SaveOnnx"/>).</description></item>
+/// <item><term>Saved model needs this library?</term><description>No: <c>mlContext.Model.Save</c> stores ML.NET's OnnxTransformer only.</description></item>
+/// </list>
+/// Create it with <c>mlContext.MulticlassClassification.Trainers.Mlp(...)</c>; see samples/TabularQuickStart.
+/// </remarks>
+public sealed class MlpMulticlassTrainer : MlpTrainer<MlpMulticlassOptions>
+{
+    internal MlpMulticlassTrainer(IHostEnvironment environment, MlpMulticlassOptions options)
+        : base(environment, options)
+    {
+    }
+
+    private protected override string ComponentName => "MlpMulticlass";
+
+    private protected override IPredictionHead CreateHead() => new MulticlassHead(Options.LabelSmoothing);
+}
+
+/// <summary>
+/// Multilayer perceptron for binary classification, trained with TorchSharp.
+/// </summary>
+/// <remarks>
+/// <list type="table">
+/// <item><term>Machine learning task</term><description>Binary classification</description></item>
+/// <item><term>Input columns</term><description>Label: Boolean. Features: known-size vector of Single.</description></item>
+/// <item><term>Output columns</term><description>Score: Single (the logit). Probability: Single (its sigmoid). PredictedLabel: Boolean.</description></item>
+/// <item><term>Is normalization required?</term><description>No: features are standardised inside the network by default.</description></item>
+/// <item><term>Exportable to ONNX</term><description>Yes.</description></item>
+/// <item><term>Saved model needs this library?</term><description>No.</description></item>
+/// </list>
+/// Create it with <c>mlContext.BinaryClassification.Trainers.Mlp(...)</c>.
+/// </remarks>
+public sealed class MlpBinaryTrainer : MlpTrainer<MlpBinaryOptions>
+{
+    internal MlpBinaryTrainer(IHostEnvironment environment, MlpBinaryOptions options)
+        : base(environment, options)
+    {
+    }
+
+    private protected override string ComponentName => "MlpBinary";
+
+    private protected override IPredictionHead CreateHead() => new BinaryHead(Options.PositiveClassWeight);
+}
+
+/// <summary>
+/// Multilayer perceptron for regression, trained with TorchSharp.
+/// </summary>
+/// <remarks>
+/// <list type="table">
+/// <item><term>Machine learning task</term><description>Regression</description></item>
+/// <item><term>Input columns</term><description>Label: Single. Features: known-size vector of Single.</description></item>
+/// <item><term>Output columns</term><description>Score: Single.</description></item>
+/// <item><term>Is normalization required?</term><description>No: features, and by default the label's scale, are handled inside the network.</description></item>
+/// <item><term>Exportable to ONNX</term><description>Yes.</description></item>
+/// <item><term>Saved model needs this library?</term><description>No.</description></item>
+/// </list>
+/// Create it with <c>mlContext.Regression.Trainers.Mlp(...)</c>.
+/// </remarks>
+public sealed class MlpRegressionTrainer : MlpTrainer<MlpRegressionOptions>
+{
+    internal MlpRegressionTrainer(IHostEnvironment environment, MlpRegressionOptions options)
+        : base(environment, options)
+    {
+    }
+
+    private protected override string ComponentName => "MlpRegression";
+
+    private protected override IPredictionHead CreateHead() => new RegressionHead(Options.Loss, Options.HuberDelta);
+
+    private protected override nn.Module<Tensor, Tensor> BuildNetwork(int width, IPredictionHead head, DataStatistics statistics)
+    {
+        var network = base.BuildNetwork(width, head, statistics);
+        if (!Options.StandardizeLabel)
+        {
+            return network;
+        }
+
+        // Predict in label units: the last layer learns a standardised target and this layer maps it
+        // back (x·std + mean, written as a Standardization with mean' = -mean/std, std' = 1/std), so
+        // targets of any scale train at the default learning rate and the ONNX export needs nothing new.
+        var label = statistics[BatchRoles.Label];
+        float mean = (float)label.Mean![0];
+        float std = label.StandardDeviation![0] > 1e-12 ? (float)label.StandardDeviation[0] : 1f;
+        var rescale = new Standardization([-mean / std], [1f / std], "label_scale");
+        return nn.Sequential(("body", network), ("label_scale", rescale));
+    }
+}

@@ -1,0 +1,74 @@
+using Microsoft.ML;
+using ML.DeepExtensions.Data;
+
+namespace ML.DeepExtensions.Tabular;
+
+/// <summary>
+/// The training (and validation) batch sources of a tabular trainer plus the statistics of the
+/// training rows, gathered in one streaming pass before training.
+/// </summary>
+internal sealed class TabularData
+{
+    private TabularData(DataViewBatchSource train, DataViewBatchSource? validation, DataStatistics statistics, long? validationRows)
+    {
+        Train = train;
+        Validation = validation;
+        Statistics = statistics;
+        ValidationRows = validationRows;
+    }
+
+    public DataViewBatchSource Train { get; }
+
+    public DataViewBatchSource? Validation { get; }
+
+    public DataStatistics Statistics { get; }
+
+    public long TrainingRows => Statistics.RowCount;
+
+    public long? ValidationRows { get; }
+
+    public static TabularData Open(IDataView trainData, IDataView? validationData, MlpOptions options, IPredictionHead head, int seed)
+    {
+        var columns = new[] { BatchColumn.Features(options.FeatureColumnName), head.LabelBinding(options.LabelColumnName) };
+        var sourceOptions = new BatchSourceOptions
+        {
+            BatchSize = options.BatchSize,
+            Shuffle = options.Shuffle,
+            ShuffleBufferSize = options.ShuffleBufferSize > 0 ? options.ShuffleBufferSize : null,
+            Seed = seed,
+            DropLastPartialBatch = options.DropLastPartialBatch,
+            MissingValues = options.SkipRowsWithMissingValues ? MissingValuePolicy.SkipRow : MissingValuePolicy.Error,
+        };
+
+        DataViewBatchSource train;
+        DataViewBatchSource? validation = null;
+        if (options.ValidationFraction > 0)
+        {
+            (train, validation) = DataViewBatchSource.CreateTrainValidation(trainData, columns, sourceOptions, options.ValidationFraction);
+        }
+        else
+        {
+            train = new DataViewBatchSource(trainData, columns, sourceOptions);
+            if (validationData is not null)
+            {
+                validation = new DataViewBatchSource(validationData, columns, sourceOptions with { Shuffle = false, DropLastPartialBatch = false });
+            }
+        }
+
+        var statistics = DataViewStatistics.Compute(train, options.CancellationToken);
+        if (statistics.RowCount == 0)
+        {
+            string skipped = statistics.SkippedRowCount > 0 ? $" ({statistics.SkippedRowCount} rows were skipped for missing values)" : "";
+            throw new ArgumentException($"The training data has no rows{skipped}; there is nothing to train on.", nameof(trainData));
+        }
+
+        head.ValidateStatistics(statistics, options.LabelColumnName);
+        long? validationRows = validation?.CountRows(options.CancellationToken);
+        if (validationRows == 0)
+        {
+            throw new ArgumentException("The validation data has no rows.", nameof(validationData));
+        }
+
+        return new TabularData(train, validation, statistics, validationRows);
+    }
+}
