@@ -1,0 +1,203 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using ML.DeepExtensions.Data;
+using ML.DeepExtensions.Tabular;
+using ML.DeepExtensions.Training;
+
+namespace ML.DeepExtensions.Tests.Tabular;
+
+[TestClass]
+public sealed class MlpBadInputTests
+{
+    private readonly MLContext _context = new(seed: 1);
+
+    [TestMethod]
+    public void AMissingLabelColumnIsNamed()
+    {
+        var data = TabularFixtures.Load(_context, TabularFixtures.Rows(20));
+        var error = Assert.ThrowsExactly<ArgumentException>(() => _context.MulticlassClassification.Trainers.Mlp(labelColumnName: "Species").Fit(data));
+        StringAssert.Contains(error.Message, "'Species'");
+        StringAssert.Contains(error.Message, "Features");
+    }
+
+    [TestMethod]
+    public void ANonKeyMulticlassLabelSaysHowToFixIt()
+    {
+        var data = TabularFixtures.Load(_context, TabularFixtures.Rows(20));
+        var error = Assert.ThrowsExactly<ArgumentException>(() => _context.MulticlassClassification.Trainers.Mlp(labelColumnName: nameof(TabularFixtures.Row.Category)).Fit(data));
+        StringAssert.Contains(error.Message, "needs a key column");
+        StringAssert.Contains(error.Message, "MapValueToKey");
+    }
+
+    [TestMethod]
+    public void AWrongTypedBinaryLabelIsNamed()
+    {
+        var data = TabularFixtures.Load(_context, TabularFixtures.Rows(20));
+        var error = Assert.ThrowsExactly<ArgumentException>(() => _context.BinaryClassification.Trainers.Mlp(labelColumnName: nameof(TabularFixtures.Row.Target)).Fit(data));
+        StringAssert.Contains(error.Message, "'Target'");
+        StringAssert.Contains(error.Message, "Boolean");
+    }
+
+    [TestMethod]
+    public void AWrongTypedRegressionLabelIsNamed()
+    {
+        var data = TabularFixtures.Load(_context, TabularFixtures.Rows(20));
+        var error = Assert.ThrowsExactly<ArgumentException>(() => _context.Regression.Trainers.Mlp(labelColumnName: nameof(TabularFixtures.Row.IsPositive)).Fit(data));
+        StringAssert.Contains(error.Message, "needs a Single label");
+    }
+
+    [TestMethod]
+    public void FeaturesThatAreNotAKnownSizeSingleVectorAreRejected()
+    {
+        var data = _context.Data.LoadFromEnumerable(new[] { new ScalarRow { Features = 1, Label = true }, new ScalarRow { Features = 2, Label = false } });
+        var error = Assert.ThrowsExactly<ArgumentException>(() => _context.BinaryClassification.Trainers.Mlp().Fit(data));
+        StringAssert.Contains(error.Message, "known-size vector of Single");
+        StringAssert.Contains(error.Message, "Concatenate");
+    }
+
+    [TestMethod]
+    public void ValidationDataWithAnotherFeatureWidthIsRejected()
+    {
+        var train = KeyLabelled(TabularFixtures.Rows(30));
+        var narrow = _context.Transforms.Conversion.MapValueToKey("Label", "Category")
+            .Fit(_context.Data.LoadFromEnumerable(new[] { new NarrowRow { Category = "a" } }))
+            .Transform(_context.Data.LoadFromEnumerable(new[] { new NarrowRow { Category = "a" } }));
+        var error = Assert.ThrowsExactly<ArgumentException>(() => _context.MulticlassClassification.Trainers.Mlp(epochs: 1).Fit(train, narrow));
+        StringAssert.Contains(error.Message, "2 values per row");
+    }
+
+    [TestMethod]
+    public void ASingleClassLabelIsRejectedBeforeTraining()
+    {
+        var rows = TabularFixtures.Rows(30).Select(r => { r.IsPositive = true; return r; }).ToList();
+        var data = _context.Transforms.CopyColumns("Label", "IsPositive").Fit(TabularFixtures.Load(_context, rows)).Transform(TabularFixtures.Load(_context, rows));
+        var error = Assert.ThrowsExactly<ArgumentException>(() => _context.BinaryClassification.Trainers.Mlp().Fit(data));
+        StringAssert.Contains(error.Message, "true in every training row");
+    }
+
+    [TestMethod]
+    public void ASingleObservedMulticlassLabelIsRejected()
+    {
+        // The key knows three classes, but the training rows hold only one of them.
+        var keys = TabularFixtures.KeyLabel(_context).Fit(TabularFixtures.Load(_context, TabularFixtures.Rows(30)));
+        var rows = TabularFixtures.Rows(30).Select(r => { r.Category = "b"; return r; }).ToList();
+        var error = Assert.ThrowsExactly<ArgumentException>(() => _context.MulticlassClassification.Trainers.Mlp().Fit(keys.Transform(TabularFixtures.Load(_context, rows))));
+        StringAssert.Contains(error.Message, "single class in the training rows (b)");
+
+        var oneKey = Assert.ThrowsExactly<ArgumentException>(() => _context.MulticlassClassification.Trainers.Mlp().Fit(KeyLabelled(rows)));
+        StringAssert.Contains(oneKey.Message, "has 1 class(es)");
+    }
+
+    [TestMethod]
+    public void EmptyDataIsRejected()
+    {
+        var data = _context.Data.LoadFromEnumerable(new List<TabularFixtures.Row>());
+        var withLabel = _context.Transforms.CopyColumns("Label", "IsPositive").Fit(data).Transform(data);
+        var error = Assert.ThrowsExactly<ArgumentException>(() => _context.BinaryClassification.Trainers.Mlp().Fit(withLabel));
+        StringAssert.Contains(error.Message, "no rows");
+    }
+
+    [TestMethod]
+    public void ANaNFeatureNamesTheColumnAndRow()
+    {
+        var rows = TabularFixtures.Rows(30);
+        rows[17].Features[2] = float.NaN;
+        var error = Assert.ThrowsExactly<DataValidationException>(() => _context.MulticlassClassification.Trainers.Mlp(epochs: 1).Fit(KeyLabelled(rows)));
+        StringAssert.Contains(error.Message, "'Features'");
+        StringAssert.Contains(error.Message, "17");
+    }
+
+    [TestMethod]
+    public void RowsWithNaNCanBeSkippedByOption()
+    {
+        var rows = TabularFixtures.Rows(60);
+        rows[17].Features[2] = float.NaN;
+        var model = _context.MulticlassClassification.Trainers.Mlp(new MlpMulticlassOptions { Epochs = 1, SkipRowsWithMissingValues = true }).Fit(KeyLabelled(rows));
+        Assert.HasCount(1, model.History.Epochs);
+    }
+
+    [TestMethod]
+    [DataRow(0, 10, "Epochs")]
+    [DataRow(5, 0, "BatchSize")]
+    public void ZeroEpochsOrBatchSizeAreRejectedWhenTheTrainerIsCreated(int epochs, int batchSize, string name)
+    {
+        var error = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => _context.MulticlassClassification.Trainers.Mlp(epochs: epochs, batchSize: batchSize));
+        Assert.AreEqual(name, error.ParamName);
+    }
+
+    [TestMethod]
+    public void AnUnwritableCheckpointDirectoryFailsBeforeTraining()
+    {
+        string blocker = Path.GetTempFileName();
+        try
+        {
+            var options = new MlpMulticlassOptions { Epochs = 1, Checkpoints = new CheckpointOptions { Directory = Path.Combine(blocker, "sub") } };
+            var error = Assert.ThrowsExactly<InvalidOperationException>(() => _context.MulticlassClassification.Trainers.Mlp(options).Fit(KeyLabelled(TabularFixtures.Rows(20))));
+            StringAssert.Contains(error.Message, "cannot be written");
+        }
+        finally
+        {
+            File.Delete(blocker);
+        }
+    }
+
+    [TestMethod]
+    public void ACorruptCheckpointIsRejectedByName()
+    {
+        string path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllBytes(path, [1, 2, 3, 4, 5]);
+            var options = new MlpMulticlassOptions { Epochs = 2, ResumeFromCheckpoint = path };
+            var error = Assert.ThrowsExactly<InvalidDataException>(() => _context.MulticlassClassification.Trainers.Mlp(options).Fit(KeyLabelled(TabularFixtures.Rows(20))));
+            StringAssert.Contains(error.Message, path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [TestMethod]
+    public void CudaWithoutACudaBackendFailsClearly()
+    {
+        var options = new MlpMulticlassOptions { Epochs = 1, Device = TrainingDevice.Cuda };
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => _context.MulticlassClassification.Trainers.Mlp(options).Fit(KeyLabelled(TabularFixtures.Rows(20))));
+        StringAssert.Contains(error.Message, "TorchSharp-cuda");
+    }
+
+    [TestMethod]
+    public void GetOutputSchemaDescribesTheConventionalColumns()
+    {
+        var data = KeyLabelled(TabularFixtures.Rows(20));
+        // ML.NET keeps SchemaShape.Create internal; pipelines call it for their estimators.
+        var input = (SchemaShape)typeof(SchemaShape).GetMethod("Create", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic)!.Invoke(null, [data.Schema])!;
+        var shape = _context.MulticlassClassification.Trainers.Mlp().GetOutputSchema(input);
+
+        var score = shape.Single(c => c.Name == "Score");
+        var predicted = shape.Single(c => c.Name == "PredictedLabel");
+        Assert.AreEqual(SchemaShape.Column.VectorKind.Vector, score.Kind);
+        Assert.IsTrue(predicted.IsKey);
+    }
+
+    private IDataView KeyLabelled(List<TabularFixtures.Row> rows)
+    {
+        var data = TabularFixtures.Load(_context, rows);
+        return TabularFixtures.KeyLabel(_context).Fit(data).Transform(data);
+    }
+
+    private sealed class ScalarRow
+    {
+        public float Features { get; set; }
+
+        public bool Label { get; set; }
+    }
+
+    private sealed class NarrowRow
+    {
+        [VectorType(2)]
+        public float[] Features { get; set; } = [1, 2];
+
+        public string Category { get; set; } = "";
+    }
+}
