@@ -1,0 +1,95 @@
+// Usage: ML.DeepExtensions.ModelLoadCheck <model.zip> <features.csv>
+// Each CSV line holds one row's feature values. Prints, per row, every output column the model adds
+// as tab-separated text (vectors comma-separated, keys by their key value), one row per line.
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+if (args.Length != 2)
+{
+    Console.Error.WriteLine("usage: ML.DeepExtensions.ModelLoadCheck <model.zip> <features.csv>");
+    return 2;
+}
+
+var context = new MLContext();
+var model = context.Model.Load(args[0], out var inputSchema);
+var featuresType = (VectorDataViewType)inputSchema["Features"].Type;
+var rows = File.ReadAllLines(args[1])
+    .Where(line => line.Length > 0)
+    .Select(line => new FeatureRow { Features = line.Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray() })
+    .ToList();
+var definition = SchemaDefinition.Create(typeof(FeatureRow));
+definition["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, featuresType.Size);
+var scored = model.Transform(context.Data.LoadFromEnumerable(rows, definition));
+
+var outputs = scored.Schema.Where(c => !c.IsHidden && inputSchema.GetColumnOrNull(c.Name) is null).ToList();
+Console.WriteLine(string.Join('\t', outputs.Select(c => c.Name)));
+using var cursor = scored.GetRowCursor(outputs);
+var formatters = outputs.Select(c => Formatter(cursor, c)).ToList();
+while (cursor.MoveNext())
+{
+    Console.WriteLine(string.Join('\t', formatters.Select(f => f())));
+}
+
+return 0;
+
+static Func<string> Formatter(DataViewRowCursor cursor, DataViewSchema.Column column)
+{
+    switch (column.Type)
+    {
+        case VectorDataViewType vector when vector.ItemType == NumberDataViewType.Single:
+        {
+            var getter = cursor.GetGetter<VBuffer<float>>(column);
+            var value = default(VBuffer<float>);
+            return () =>
+            {
+                getter(ref value);
+                return string.Join(',', value.DenseValues().Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
+            };
+        }
+
+        case NumberDataViewType when column.Type == NumberDataViewType.Single:
+        {
+            var getter = cursor.GetGetter<float>(column);
+            float value = 0;
+            return () =>
+            {
+                getter(ref value);
+                return value.ToString("R", CultureInfo.InvariantCulture);
+            };
+        }
+
+        case BooleanDataViewType:
+        {
+            var getter = cursor.GetGetter<bool>(column);
+            bool value = false;
+            return () =>
+            {
+                getter(ref value);
+                return value ? "true" : "false";
+            };
+        }
+
+        case KeyDataViewType:
+        {
+            var getter = cursor.GetGetter<uint>(column);
+            var names = default(VBuffer<ReadOnlyMemory<char>>);
+            column.GetKeyValues(ref names);
+            var text = names.DenseValues().Select(n => n.ToString()).ToArray();
+            uint value = 0;
+            return () =>
+            {
+                getter(ref value);
+                return value == 0 ? "" : text[value - 1];
+            };
+        }
+
+        default:
+            return () => "?";
+    }
+}
+
+internal sealed class FeatureRow
+{
+    public float[] Features { get; set; } = [];
+}
