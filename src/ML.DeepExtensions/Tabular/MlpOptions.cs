@@ -1,4 +1,5 @@
 using ML.DeepExtensions.Networks;
+using ML.DeepExtensions.Supervised;
 using ML.DeepExtensions.Training;
 
 namespace ML.DeepExtensions.Tabular;
@@ -23,7 +24,7 @@ public static class MlpDefaults
 /// Options shared by the MLP trainers: the network's shape plus every engine option of
 /// <see cref="TrainingOptions"/> (optimizer, schedule, early stopping, checkpoints, seed...).
 /// </summary>
-public abstract class MlpOptions : TrainingOptions
+public abstract class MlpOptions : SupervisedNetworkOptions
 {
     /// <summary>Creates options with the MLP defaults.</summary>
     protected MlpOptions()
@@ -31,12 +32,6 @@ public abstract class MlpOptions : TrainingOptions
         Epochs = MlpDefaults.Epochs;
         BatchSize = MlpDefaults.BatchSize;
     }
-
-    /// <summary>The features column: a known-size vector (or scalar) of Single. Default "Features".</summary>
-    public string FeatureColumnName { get; init; } = "Features";
-
-    /// <summary>The label column. Default "Label".</summary>
-    public string LabelColumnName { get; init; } = "Label";
 
     /// <summary>Widths of the hidden layers, input side first. Empty for a linear model.</summary>
     public IReadOnlyList<int> HiddenLayers { get; init; } = MlpDefaults.HiddenLayers;
@@ -61,8 +56,6 @@ public abstract class MlpOptions : TrainingOptions
     public override void Validate()
     {
         base.Validate();
-        OptimizerOptions.Require(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), FeatureColumnName ?? "", "must name a column");
-        OptimizerOptions.Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName ?? "", "must name a column");
         ArgumentNullException.ThrowIfNull(HiddenLayers, nameof(HiddenLayers));
         for (int i = 0; i < HiddenLayers.Count; i++)
         {
@@ -99,19 +92,6 @@ public sealed class MlpBinaryOptions : MlpOptions
         base.Validate();
         OptimizerOptions.Require(PositiveClassWeight > 0, nameof(PositiveClassWeight), PositiveClassWeight, "must be positive");
     }
-}
-
-/// <summary>The loss of the regression MLP.</summary>
-public enum RegressionLoss
-{
-    /// <summary>Mean squared error.</summary>
-    MeanSquaredError,
-
-    /// <summary>Mean absolute error (robust to outliers, slower to converge).</summary>
-    MeanAbsoluteError,
-
-    /// <summary>Huber loss: squared near zero, absolute beyond <see cref="MlpRegressionOptions.HuberDelta"/>.</summary>
-    Huber,
 }
 
 /// <summary>Options of the regression MLP trainer.</summary>

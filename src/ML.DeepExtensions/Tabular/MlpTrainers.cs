@@ -1,9 +1,36 @@
 using Microsoft.ML.Runtime;
+using Microsoft.ML;
 using ML.DeepExtensions.Data;
+using ML.DeepExtensions.MLNet;
 using ML.DeepExtensions.Networks;
+using ML.DeepExtensions.Supervised;
 using static TorchSharp.torch;
 
 namespace ML.DeepExtensions.Tabular;
+
+/// <summary>
+/// The MLP family: a flat features vector through the network that <see cref="MlpOptions"/>
+/// describes, with feature standardisation fitted on the training rows.
+/// </summary>
+/// <typeparam name="TOptions">The trainer's options.</typeparam>
+public abstract class MlpTrainer<TOptions> : SupervisedNetworkTrainer<TOptions>
+    where TOptions : MlpOptions
+{
+    private protected MlpTrainer(IHostEnvironment environment, TOptions options)
+        : base(environment, options)
+    {
+    }
+
+    private protected override long[] InputShape(DataViewSchema schema) => [SchemaChecks.FeatureWidth(schema, Options.FeatureColumnName)];
+
+    private protected override nn.Module<Tensor, Tensor> BuildNetwork(long[] inputShape, IPredictionHead head, DataStatistics statistics)
+    {
+        var standardization = Options.StandardizeFeatures
+            ? new Standardization(statistics[BatchRoles.Features].GetMeanAsSingle(), statistics[BatchRoles.Features].GetStandardDeviationAsSingle())
+            : null;
+        return MlpNetwork.Build(Options, (int)inputShape[0], head.OutputWidth, standardization);
+    }
+}
 
 /// <summary>
 /// Multilayer perceptron for multiclass classification, trained with TorchSharp.
@@ -82,9 +109,9 @@ public sealed class MlpRegressionTrainer : MlpTrainer<MlpRegressionOptions>
 
     private protected override IPredictionHead CreateHead() => new RegressionHead(Options.Loss, Options.HuberDelta);
 
-    private protected override nn.Module<Tensor, Tensor> BuildNetwork(int width, IPredictionHead head, DataStatistics statistics)
+    private protected override nn.Module<Tensor, Tensor> BuildNetwork(long[] inputShape, IPredictionHead head, DataStatistics statistics)
     {
-        var network = base.BuildNetwork(width, head, statistics);
+        var network = base.BuildNetwork(inputShape, head, statistics);
         if (!Options.StandardizeLabel)
         {
             return network;

@@ -38,6 +38,7 @@ public sealed class SupervisedTrainStep : ITrainStep
     private readonly double? _gradientClipNorm;
     private readonly Device _device;
     private readonly optim.Optimizer[] _optimizers;
+    private readonly Func<Tensor, Tensor>? _augmentation;
 
     /// <summary>Creates the step.</summary>
     /// <param name="network">Maps a features batch to outputs (logits or predictions).</param>
@@ -46,13 +47,15 @@ public sealed class SupervisedTrainStep : ITrainStep
     /// <param name="metricFactory">Creates the metrics to log besides the loss.</param>
     /// <param name="device">Where the network lives; batches are moved there.</param>
     /// <param name="gradientClipNorm">Clip the global gradient L2 norm to this value, or null.</param>
+    /// <param name="augmentation">Applied to each training batch's features on the device (never in evaluation), or null.</param>
     public SupervisedTrainStep(
         nn.Module<Tensor, Tensor> network,
         Func<Tensor, Tensor, Tensor> loss,
         optim.Optimizer optimizer,
         Func<IReadOnlyList<IMetric>> metricFactory,
         Device device,
-        double? gradientClipNorm = null)
+        double? gradientClipNorm = null,
+        Func<Tensor, Tensor>? augmentation = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(loss);
@@ -64,6 +67,7 @@ public sealed class SupervisedTrainStep : ITrainStep
         _metricFactory = metricFactory;
         _device = device;
         _gradientClipNorm = gradientClipNorm;
+        _augmentation = augmentation;
     }
 
     /// <inheritdoc />
@@ -83,6 +87,11 @@ public sealed class SupervisedTrainStep : ITrainStep
         var optimizer = _optimizers[0];
         optimizer.zero_grad();
         var features = batch.Features.to(_device);
+        if (_augmentation is not null)
+        {
+            features = _augmentation(features);
+        }
+
         var label = batch.Label.to(_device);
         var output = _network.forward(features);
         var loss = _loss(output, label);

@@ -63,7 +63,7 @@ public sealed class MlpBadInputTests
             .Fit(_context.Data.LoadFromEnumerable(new[] { new NarrowRow { Category = "a" } }))
             .Transform(_context.Data.LoadFromEnumerable(new[] { new NarrowRow { Category = "a" } }));
         var error = Assert.ThrowsExactly<ArgumentException>(() => _context.MulticlassClassification.Trainers.Mlp(epochs: 1).Fit(train, narrow));
-        StringAssert.Contains(error.Message, "2 values per row");
+        StringAssert.Contains(error.Message, "has shape [2] per row; the training data has [5]");
     }
 
     [TestMethod]

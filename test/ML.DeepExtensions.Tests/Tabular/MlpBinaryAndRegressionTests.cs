@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using ML.DeepExtensions.Supervised;
 using ML.DeepExtensions.Tabular;
 
 namespace ML.DeepExtensions.Tests.Tabular;

@@ -4,7 +4,7 @@ using ML.DeepExtensions.Data;
 using ML.DeepExtensions.Training;
 using static TorchSharp.torch;
 
-namespace ML.DeepExtensions.Tabular;
+namespace ML.DeepExtensions.Supervised;
 
 /// <summary>
 /// What differs between multiclass, binary and regression: the label's form, the network's output

@@ -6,7 +6,7 @@ using ML.DeepExtensions.MLNet;
 using ML.DeepExtensions.Training;
 using static TorchSharp.torch;
 
-namespace ML.DeepExtensions.Tabular;
+namespace ML.DeepExtensions.Supervised;
 
 /// <summary>
 /// Multiclass: key label; K logits; ML.NET's multiclass scorer gives the softmax <c>Score</c>

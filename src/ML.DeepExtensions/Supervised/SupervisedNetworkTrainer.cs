@@ -3,26 +3,26 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using ML.DeepExtensions.Data;
 using ML.DeepExtensions.MLNet;
-using ML.DeepExtensions.Networks;
 using ML.DeepExtensions.Onnx;
 using ML.DeepExtensions.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace ML.DeepExtensions.Tabular;
+namespace ML.DeepExtensions.Supervised;
 
 /// <summary>
-/// The shared part of the MLP trainers: reads the data through the batch bridge, fits feature
-/// standardisation, builds and trains the network with the training engine, exports it to ONNX and
-/// wraps it in ML.NET's OnnxTransformer. Subclasses only choose the prediction head.
+/// The shared path of the trainers that learn a label from a features column: schema checks, one
+/// statistics pass through the batch bridge, the network, the training engine, the ONNX export and
+/// the ML.NET scoring chain. A family (MLP, CNN) supplies the input shape, the network and,
+/// optionally, a training-time input augmentation; a task supplies the prediction head.
 /// </summary>
 /// <typeparam name="TOptions">The trainer's options.</typeparam>
-public abstract class MlpTrainer<TOptions> : IEstimator<NeuralNetworkTransformer>
-    where TOptions : MlpOptions
+public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetworkTransformer>
+    where TOptions : SupervisedNetworkOptions
 {
     private readonly IHostEnvironment _environment;
 
-    private protected MlpTrainer(IHostEnvironment environment, TOptions options)
+    private protected SupervisedNetworkTrainer(IHostEnvironment environment, TOptions options)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(options);
@@ -38,17 +38,30 @@ public abstract class MlpTrainer<TOptions> : IEstimator<NeuralNetworkTransformer
 
     private protected abstract IPredictionHead CreateHead();
 
+    /// <summary>The per-row shape of the features (e.g. [F] or [C, H, W]); throws naming the column when it does not fit.</summary>
+    private protected abstract long[] InputShape(DataViewSchema schema);
+
+    /// <summary>Checks the architecture against the input shape before any data is read.</summary>
+    private protected virtual void ValidateArchitecture(long[] inputShape, int outputWidth)
+    {
+    }
+
+    private protected abstract nn.Module<Tensor, Tensor> BuildNetwork(long[] inputShape, IPredictionHead head, DataStatistics statistics);
+
+    /// <summary>A transformation applied to each training batch's features only (augmentation), or null.</summary>
+    private protected virtual Func<Tensor, Tensor>? CreateAugmentation(int seed, Device device) => null;
+
     /// <summary>Trains on <paramref name="input"/> (with <see cref="TrainingOptions.ValidationFraction"/> held out if set).</summary>
     public NeuralNetworkTransformer Fit(IDataView input) => Fit(input, null);
 
     /// <summary>Trains on <paramref name="trainData"/>, validating each epoch on <paramref name="validationData"/>.</summary>
-    /// <exception cref="ArgumentException">A column is missing or has the wrong type, the data is empty, or the label has one class.</exception>
+    /// <exception cref="ArgumentException">A column is missing or has the wrong type, the architecture does not fit the input, the data is empty, or the label has one class.</exception>
     /// <exception cref="DataValidationException">A value is missing (NaN); the message names the column and row.</exception>
     public NeuralNetworkTransformer Fit(IDataView trainData, IDataView? validationData)
     {
         ArgumentNullException.ThrowIfNull(trainData);
         var head = CreateHead();
-        int width = SchemaChecks.FeatureWidth(trainData.Schema, Options.FeatureColumnName);
+        long[] inputShape = InputShape(trainData.Schema);
         head.ValidateLabel(trainData.Schema, Options.LabelColumnName);
         if (validationData is not null)
         {
@@ -57,35 +70,38 @@ public abstract class MlpTrainer<TOptions> : IEstimator<NeuralNetworkTransformer
                 throw new ArgumentException("Pass either validation data or a ValidationFraction, not both.", nameof(validationData));
             }
 
-            int validationWidth = SchemaChecks.FeatureWidth(validationData.Schema, Options.FeatureColumnName);
-            if (validationWidth != width)
+            long[] validationShape = InputShape(validationData.Schema);
+            if (!validationShape.SequenceEqual(inputShape))
             {
                 throw new ArgumentException(
-                    $"The validation features column '{Options.FeatureColumnName}' has {validationWidth} values per row; the training data has {width}.", nameof(validationData));
+                    $"The validation features column '{Options.FeatureColumnName}' has shape [{string.Join(", ", validationShape)}] per row; the training data has [{string.Join(", ", inputShape)}].",
+                    nameof(validationData));
             }
 
             head.ValidateLabel(validationData.Schema, Options.LabelColumnName);
         }
 
+        ValidateArchitecture(inputShape, head.OutputWidth);
         var host = _environment.Register(ComponentName);
         int seed = Options.Seed ?? host.Rand.Next();
         using var channel = host.Start(ComponentName);
-        var data = TabularData.Open(trainData, validationData, Options, head, seed);
-        channel.Info(MessageSensitivity.None, $"{ComponentName}: {head.TaskName} on {data.TrainingRows} rows x {width} features"
+        var features = BatchColumn.Features(Options.FeatureColumnName, inputShape.Length > 1 ? inputShape : null);
+        var data = SupervisedData.Open(trainData, validationData, Options, features, head, seed);
+        channel.Info(MessageSensitivity.None, $"{ComponentName}: {head.TaskName} on {data.TrainingRows} rows x {string.Join("x", inputShape)} features"
             + (data.Validation is null ? "" : $", {data.ValidationRows} validation rows") + $", seed {seed}.");
 
         var device = Devices.Resolve(Options.Device);
         TrainingEngine.SeedForInitialisation(seed);
-        var network = BuildNetwork(width, head, data.Statistics);
+        var network = BuildNetwork(inputShape, head, data.Statistics);
         network.to(device);
         var step = new SupervisedTrainStep(network, head.CreateLoss(), Options.Optimizer.Create(network.parameters()),
-            head.CreateMetrics, device, Options.GradientClipNorm);
+            head.CreateMetrics, device, Options.GradientClipNorm, CreateAugmentation(seed, device));
         var history = new TrainingEngine(Options, [new ChannelLogger(channel, ComponentName)])
             .Fit(step, data.Train, data.Validation, seed, device);
 
         network.eval();
         string rawColumn = $"{ComponentName}.RawOutput";
-        byte[] onnx = ExportOnnx(network, head.OutputWidth, width, rawColumn);
+        byte[] onnx = ExportOnnx(network, head.OutputWidth, inputShape, rawColumn);
         var scoring = OnnxScoringChain.Build(onnx, Options.FeatureColumnName, rawColumn, trainData,
             rawScored => head.CreateScorer(_environment, rawScored, rawColumn, Options.LabelColumnName));
         return new NeuralNetworkTransformer(scoring, onnx, network, history);
@@ -106,23 +122,17 @@ public abstract class MlpTrainer<TOptions> : IEstimator<NeuralNetworkTransformer
         return SchemaChecks.Append(inputSchema, CreateHead().OutputColumns(label));
     }
 
-    private protected virtual nn.Module<Tensor, Tensor> BuildNetwork(int width, IPredictionHead head, DataStatistics statistics)
+    private byte[] ExportOnnx(nn.Module network, int outputWidth, long[] inputShape, string rawColumn)
     {
-        var standardization = Options.StandardizeFeatures
-            ? new Standardization(statistics[BatchRoles.Features].GetMeanAsSingle(), statistics[BatchRoles.Features].GetStandardDeviationAsSingle())
-            : null;
-        return MlpNetwork.Build(Options, width, head.OutputWidth, standardization);
-    }
-
-    private byte[] ExportOnnx(nn.Module network, int outputWidth, int width, string rawColumn)
-    {
-        // Per-row graph: ML.NET's OnnxTransformer feeds one row at a time. Input [F] is reshaped to a
-        // batch of one for the batch-first layers, and the output back to a vector [K] (ML.NET 5's
-        // OnnxTransformer cannot deliver rank-0 outputs; ML.NET's scorers make the scalar columns).
+        // Per-row graph: ML.NET's OnnxTransformer feeds one row at a time as a flat vector. It is
+        // reshaped to a batch of one for the batch-first layers, and the output back to a vector [K]
+        // (ML.NET 5's OnnxTransformer cannot deliver rank-0 outputs; ML.NET's scorers make the scalar columns).
+        long size = inputShape.Aggregate(1L, (a, b) => a * b);
         var graph = new OnnxGraphBuilder(ComponentName);
-        graph.AddInput(Options.FeatureColumnName, OnnxElementType.Float, width);
-        var batch = graph.AddNode("Reshape", [Options.FeatureColumnName, graph.AddInitializer("batch_of_one", [1L, width], [2])], nameHint: "batch");
-        graph.SetType(batch, new OnnxTensorType(OnnxElementType.Float, [1, width]));
+        graph.AddInput(Options.FeatureColumnName, OnnxElementType.Float, size);
+        long[] batchShape = [1, .. inputShape];
+        var batch = graph.AddNode("Reshape", [Options.FeatureColumnName, graph.AddInitializer("batch_of_one", batchShape, [batchShape.Length])], nameHint: "batch");
+        graph.SetType(batch, new OnnxTensorType(OnnxElementType.Float, batchShape.Select(d => (OnnxDim)d)));
         string output = new OnnxModuleExporter().Export(graph, network, batch);
         var raw = graph.AddNode("Reshape", [output, graph.AddInitializer("output_shape", [(long)outputWidth], [1])], nameHint: "raw_output");
         graph.AddOutput(raw, rawColumn, OnnxElementType.Float, outputWidth);

@@ -6,7 +6,7 @@ using ML.DeepExtensions.MLNet;
 using ML.DeepExtensions.Training;
 using static TorchSharp.torch;
 
-namespace ML.DeepExtensions.Tabular;
+namespace ML.DeepExtensions.Supervised;
 
 /// <summary>
 /// Binary: Boolean label; one logit; <c>Score</c> (the logit), <c>Probability</c> (its sigmoid) and

@@ -6,7 +6,7 @@ using ML.DeepExtensions.MLNet;
 using ML.DeepExtensions.Training;
 using static TorchSharp.torch;
 
-namespace ML.DeepExtensions.Tabular;
+namespace ML.DeepExtensions.Supervised;
 
 /// <summary>Regression: Single label; one output; <c>Score</c> as ML.NET's regression trainers produce.</summary>
 internal sealed class RegressionHead : IPredictionHead

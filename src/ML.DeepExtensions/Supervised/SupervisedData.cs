@@ -1,15 +1,15 @@
 using Microsoft.ML;
 using ML.DeepExtensions.Data;
 
-namespace ML.DeepExtensions.Tabular;
+namespace ML.DeepExtensions.Supervised;
 
 /// <summary>
-/// The training (and validation) batch sources of a tabular trainer plus the statistics of the
+/// The training (and validation) batch sources of a supervised trainer plus the statistics of the
 /// training rows, gathered in one streaming pass before training.
 /// </summary>
-internal sealed class TabularData
+internal sealed class SupervisedData
 {
-    private TabularData(DataViewBatchSource train, DataViewBatchSource? validation, DataStatistics statistics, long? validationRows)
+    private SupervisedData(DataViewBatchSource train, DataViewBatchSource? validation, DataStatistics statistics, long? validationRows)
     {
         Train = train;
         Validation = validation;
@@ -27,9 +27,9 @@ internal sealed class TabularData
 
     public long? ValidationRows { get; }
 
-    public static TabularData Open(IDataView trainData, IDataView? validationData, MlpOptions options, IPredictionHead head, int seed)
+    public static SupervisedData Open(IDataView trainData, IDataView? validationData, SupervisedNetworkOptions options, BatchColumn features, IPredictionHead head, int seed)
     {
-        var columns = new[] { BatchColumn.Features(options.FeatureColumnName), head.LabelBinding(options.LabelColumnName) };
+        var columns = new[] { features, head.LabelBinding(options.LabelColumnName) };
         var sourceOptions = new BatchSourceOptions
         {
             BatchSize = options.BatchSize,
@@ -69,6 +69,6 @@ internal sealed class TabularData
             throw new ArgumentException("The validation data has no rows.", nameof(validationData));
         }
 
-        return new TabularData(train, validation, statistics, validationRows);
+        return new SupervisedData(train, validation, statistics, validationRows);
     }
 }
