@@ -1,0 +1,79 @@
+using ML.DeepExtensions.Networks;
+
+namespace ML.DeepExtensions.Vision.Layers;
+
+/// <summary>
+/// Factory methods for custom architectures, Keras style:
+/// <c>[Layer.Conv2D(32), Layer.BatchNorm(), Layer.Relu(), Layer.MaxPool2D(), Layer.Flatten(), Layer.Dense(128), Layer.Relu()]</c>.
+/// The output layer (one unit per class) is added by the trainer.
+/// </summary>
+public static class Layer
+{
+    /// <summary>A convolution; <paramref name="padding"/> null keeps the size at stride 1 (kernelSize / 2).</summary>
+    public static ImageLayer Conv2D(int filters, int kernelSize = 3, int stride = 1, int? padding = null)
+    {
+        Require(filters > 0, nameof(filters), filters);
+        Require(kernelSize > 0, nameof(kernelSize), kernelSize);
+        Require(stride > 0, nameof(stride), stride);
+        Require(padding is null or >= 0, nameof(padding), padding ?? 0);
+        return new ConvolutionLayer(filters, kernelSize, stride, padding ?? (kernelSize / 2));
+    }
+
+    /// <summary>Max pooling; the stride defaults to the window size.</summary>
+    public static ImageLayer MaxPool2D(int size = 2, int? stride = null) => Pool(average: false, size, stride);
+
+    /// <summary>Average pooling; the stride defaults to the window size.</summary>
+    public static ImageLayer AvgPool2D(int size = 2, int? stride = null) => Pool(average: true, size, stride);
+
+    /// <summary>Batch normalisation.</summary>
+    public static ImageLayer BatchNorm() => new BatchNormalizationLayer();
+
+    /// <summary>Dropout.</summary>
+    public static ImageLayer Dropout(double rate)
+    {
+        Require(rate is >= 0 and < 1, nameof(rate), rate);
+        return new DropoutLayer(rate);
+    }
+
+    /// <summary>An activation.</summary>
+    public static ImageLayer Activation(Activation function) => new ActivationLayer(function);
+
+    /// <summary>ReLU, the common case of <see cref="Activation"/>.</summary>
+    public static ImageLayer Relu() => new ActivationLayer(Networks.Activation.Relu);
+
+    /// <summary>Flattens an image to a vector.</summary>
+    public static ImageLayer Flatten() => new FlattenLayer();
+
+    /// <summary>A fully connected layer.</summary>
+    public static ImageLayer Dense(int units)
+    {
+        Require(units > 0, nameof(units), units);
+        return new DenseLayer(units);
+    }
+
+    /// <summary>A residual (ResNet basic) block.</summary>
+    public static ImageLayer Residual(int filters, int stride = 1)
+    {
+        Require(filters > 0, nameof(filters), filters);
+        Require(stride > 0, nameof(stride), stride);
+        return new ResidualLayer(filters, stride);
+    }
+
+    /// <summary>Global average pooling.</summary>
+    public static ImageLayer GlobalAveragePooling() => new GlobalAveragePoolingLayer();
+
+    private static ImageLayer Pool(bool average, int size, int? stride)
+    {
+        Require(size > 0, nameof(size), size);
+        Require(stride is null or > 0, nameof(stride), stride ?? 0);
+        return new PoolingLayer(average, size, stride ?? size);
+    }
+
+    private static void Require(bool condition, string name, object value)
+    {
+        if (!condition)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} is out of range: {value}.");
+        }
+    }
+}
