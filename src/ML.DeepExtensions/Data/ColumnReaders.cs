@@ -33,7 +33,7 @@ internal abstract class ColumnReader
         throw new DataValidationException(
             $"{Binding.Describe()} has {what} at row {position.ToString(CultureInfo.InvariantCulture)} of the data view" +
             $"{ElementText(element)}. Clean or impute the data (for example with mlContext.Transforms.ReplaceMissingValues), " +
-            "or set BatchSourceOptions.MissingValues to MissingValuePolicy.SkipRow to leave such rows out.",
+            "or leave such rows out: SkipRowsWithMissingValues = true in a trainer's options (MissingValuePolicy.SkipRow in BatchSourceOptions).",
             Binding.ColumnName,
             Binding.Role,
             position);

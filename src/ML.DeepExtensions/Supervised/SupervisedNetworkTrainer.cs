@@ -83,7 +83,9 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
 
         ValidateArchitecture(inputShape, head.OutputWidth);
         var host = _environment.Register(ComponentName);
-        int seed = Options.Seed ?? host.Rand.Next();
+        // A resumed run must continue with the seed that wrote the checkpoint.
+        int seed = Options.Seed
+            ?? (Options.ResumeFromCheckpoint is { } checkpoint ? CheckpointFile.ReadSeed(checkpoint) : host.Rand.Next());
         using var channel = host.Start(ComponentName);
         var features = BatchColumn.Features(Options.FeatureColumnName, inputShape.Length > 1 ? inputShape : null);
         var data = SupervisedData.Open(trainData, validationData, Options, features, head, seed);

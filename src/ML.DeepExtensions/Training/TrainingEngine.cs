@@ -79,6 +79,12 @@ public sealed class TrainingEngine
         if (_options.ResumeFromCheckpoint is { } resumePath)
         {
             using var contents = CheckpointFile.Read(resumePath);
+            if (contents.Seed != seed)
+            {
+                throw new InvalidOperationException(
+                    $"The checkpoint '{resumePath}' was written by a run with seed {contents.Seed}; resuming with seed {seed} would not continue that run. Set Seed = {contents.Seed} (or leave it unset in a trainer).");
+            }
+
             CheckpointFile.LoadModelState(step.Model, contents.ModelState, resumePath);
             if (contents.OptimizerStates.Count != step.Optimizers.Count)
             {

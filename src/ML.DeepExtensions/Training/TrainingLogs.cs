@@ -45,12 +45,11 @@ public sealed class TrainingHistory
         _epochs.Select(e => e.TryGetValue(metric, out var v) ? v : double.NaN).ToArray();
 
     /// <summary>The epoch whose weights the final model holds (differs from the last epoch when early stopping restored the best weights).</summary>
-    public int? RestoredEpoch { get; internal set; }
+    public int? RestoredEpoch { get; set; }
 
     /// <summary>True when a callback (for example early stopping) ended training before the last epoch.</summary>
-    public bool StoppedEarly { get; internal set; }
+    public bool StoppedEarly { get; set; }
 
-    internal void Add(TrainingLogs logs) => _epochs.Add(new TrainingLogs(logs));
-
-    internal void Clear() => _epochs.Clear();
+    /// <summary>Appends one epoch's logs (a copy); the engine does this, and so should custom loops.</summary>
+    public void Add(TrainingLogs logs) => _epochs.Add(new TrainingLogs(logs));
 }

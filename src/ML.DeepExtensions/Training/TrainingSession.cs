@@ -8,8 +8,15 @@ namespace ML.DeepExtensions.Training;
 /// </summary>
 public sealed class TrainingSession
 {
-    internal TrainingSession(ITrainStep step, TrainingOptions options, Device device, TrainingHistory history)
+    /// <summary>
+    /// Creates a session. The engine makes one per run; a custom training loop (reinforcement
+    /// learning, say) makes its own and passes it to a <see cref="CallbackList"/>.
+    /// </summary>
+    public TrainingSession(ITrainStep step, TrainingOptions options, Device device, TrainingHistory history)
     {
+        ArgumentNullException.ThrowIfNull(step);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(history);
         Step = step;
         Options = options;
         Device = device;
@@ -32,16 +39,16 @@ public sealed class TrainingSession
     public TrainingHistory History { get; }
 
     /// <summary>Current 0-based epoch.</summary>
-    public int Epoch { get; internal set; }
+    public int Epoch { get; set; }
 
     /// <summary>Global index of the next training batch.</summary>
-    public long GlobalStep { get; internal set; }
+    public long GlobalStep { get; set; }
 
     /// <summary>Batches per epoch.</summary>
-    public long StepsPerEpoch { get; internal set; }
+    public long StepsPerEpoch { get; set; }
 
     /// <summary>Current learning rate of the first optimizer.</summary>
-    public double LearningRate { get; internal set; }
+    public double LearningRate { get; set; }
 
     /// <summary>Set to true to end training after the current epoch.</summary>
     public bool StopTraining { get; set; }

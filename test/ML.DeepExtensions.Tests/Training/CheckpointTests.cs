@@ -121,6 +121,16 @@ public sealed class CheckpointTests
         Assert.AreEqual(1, Directory.GetFiles(_directory).Length, "no partial files left behind");
     }
 
+    [TestMethod]
+    public void ResumingWithAnotherSeedIsRefused()
+    {
+        string path = WriteCheckpoint();
+
+        var error = Assert.ThrowsExactly<InvalidOperationException>(
+            () => EngineFixture.Train(new TrainingOptions { Epochs = 3, ResumeFromCheckpoint = path }, seed: 99));
+        StringAssert.Contains(error.Message, "seed 7");
+    }
+
     private string WriteCheckpoint()
     {
         EngineFixture.Train(new TrainingOptions { Epochs = 1, Checkpoints = new CheckpointOptions { Directory = _directory } });
