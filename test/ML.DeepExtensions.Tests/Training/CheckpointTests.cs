@@ -88,7 +88,7 @@ public sealed class CheckpointTests
         var step = new SupervisedTrainStep(network, (o, l) => loss.forward(o, l), options.Optimizer.Create(network.parameters()), () => [], CPU);
 
         var error = Assert.ThrowsExactly<InvalidDataException>(
-            () => new TrainingEngine(options).Fit(step, InMemoryBatchSource.Blobs(32, 3, EngineFixture.Features, 16), null, 1, CPU));
+            () => new TrainingEngine(options).Fit(step, InMemoryBatchSource.Blobs(32, 3, EngineFixture.Features, 16), null, 7, CPU));
         StringAssert.Contains(error.Message, "different network");
         StringAssert.Contains(error.Message, "fc1.weight");
     }
