@@ -1,4 +1,3 @@
-using System.Globalization;
 using static TorchSharp.torch;
 
 namespace ML.DeepExtensions.Onnx.Converters;
@@ -63,10 +62,6 @@ internal static class SpatialGeometry
 
         return output;
     }
-
-    /// <summary>For messages: <c>(3, 3)</c>.</summary>
-    public static string Describe((long Height, long Width) pair) =>
-        string.Create(CultureInfo.InvariantCulture, $"({pair.Height}, {pair.Width})");
 
     private static OnnxDim Map(OnnxDim dim, Func<long, long>? size) =>
         size is null ? dim : dim.Size is { } fixedSize ? OnnxDim.Fixed(Math.Max(0, size(fixedSize))) : OnnxDim.Unknown;
