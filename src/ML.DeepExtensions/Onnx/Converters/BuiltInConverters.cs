@@ -1,4 +1,5 @@
 using ML.DeepExtensions.Networks;
+using ML.DeepExtensions.Networks.Vision;
 using TorchSharp.Modules;
 
 namespace ML.DeepExtensions.Onnx.Converters;
@@ -25,6 +26,17 @@ internal static class BuiltInConverters
             .Register<Softmax>(ActivationConverters.Softmax)
             .Register<LogSoftmax>(ActivationConverters.LogSoftmax)
             .Register<BatchNorm1d>(NormalizationConverters.BatchNorm1d)
-            .Register<Standardization>(NormalizationConverters.Standardization);
+            .Register<Standardization>(NormalizationConverters.Standardization)
+            .Register<Conv2d>(VisionConverters.Conv2d)
+            .Register<BatchNorm2d>(VisionConverters.BatchNorm2d)
+            .Register<Dropout2d>(VisionConverters.Dropout2d)
+            .Register<ReLU6>(VisionConverters.ReLU6)
+            .Register<Hardswish>(VisionConverters.Hardswish)
+            .Register<MaxPool2d>(VisionPoolingConverters.MaxPool2d)
+            .Register<AvgPool2d>(VisionPoolingConverters.AvgPool2d)
+            .Register<AdaptiveAvgPool2d>(VisionPoolingConverters.AdaptiveAvgPool2d)
+            .Register<ResidualBlock>(VisionConverters.ResidualBlock)
+            .Register<GlobalAveragePooling>(VisionConverters.GlobalAveragePooling)
+            .Register<ImageNormalization>(VisionConverters.ImageNormalization);
     }
 }
