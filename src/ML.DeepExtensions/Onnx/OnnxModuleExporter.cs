@@ -21,8 +21,11 @@ namespace ML.DeepExtensions.Onnx;
 /// <para>
 /// Built in: <c>Sequential</c>, <c>Linear</c>, <c>ReLU</c>, <c>LeakyReLU</c>, <c>ELU</c>, <c>GELU</c>,
 /// <c>SiLU</c>, <c>Tanh</c>, <c>Sigmoid</c>, <c>Softmax</c>, <c>LogSoftmax</c>, <c>Dropout</c>,
-/// <c>AlphaDropout</c>, <c>Identity</c>, <c>Flatten</c>, <c>BatchNorm1d</c> and
-/// <see cref="Networks.Standardization"/>. Converters assume a leading batch dimension where the
+/// <c>AlphaDropout</c>, <c>Identity</c>, <c>Flatten</c>, <c>BatchNorm1d</c>,
+/// <see cref="Networks.Standardization"/>; for images <c>Conv2d</c>, <c>MaxPool2d</c>, <c>AvgPool2d</c>,
+/// <c>AdaptiveAvgPool2d</c> (output size 1), <c>BatchNorm2d</c>, <c>Dropout2d</c>, <c>ReLU6</c>,
+/// <c>Hardswish</c>, <see cref="Networks.Vision.ResidualBlock"/>, <see cref="Networks.Vision.GlobalAveragePooling"/>
+/// and <see cref="Networks.Vision.ImageNormalization"/>. Converters assume a leading batch dimension where the
 /// TorchSharp module does (for example <c>BatchNorm1d</c> takes <c>[N, C]</c> or <c>[N, C, L]</c>).
 /// </para>
 /// <para>An instance is not thread-safe while converters are being registered.</para>

@@ -24,14 +24,14 @@ internal static class NormalizationConverters
         return context.AddShapePreservingNode("Mul", [centered, inverseStd], "standardized");
     }
 
-    // Shared by BatchNorm1d now and BatchNorm2d/3d later: ONNX BatchNormalization takes [N, C, ...].
-    private static string BatchNormalization(OnnxExportContext context, BatchNorm module, string input)
+    // Shared by BatchNorm1d and BatchNorm2d: ONNX BatchNormalization takes [N, C, ...].
+    internal static string BatchNormalization(OnnxExportContext context, BatchNorm module, string input)
     {
         if (!module.track_running_stats || module.running_mean is null || module.running_var is null)
         {
             throw new NotSupportedException(
                 $"Cannot export batch normalization {OnnxModuleExporter.Describe(module, context.ModulePath)}: it does not track " +
-                "running statistics, so in eval mode it normalizes with each batch's own statistics, which a per-row ONNX model cannot reproduce.");
+                "running statistics, so in eval mode it normalizes with each batch's own statistics, which an ONNX model scoring one row at a time cannot reproduce.");
         }
 
         var graph = context.Graph;

@@ -74,7 +74,7 @@ internal static class VisionConverters
 
     /// <summary>BatchNormalization (inference mode) with the running statistics; see <see cref="BatchNormalization"/>.</summary>
     public static string BatchNorm2d(OnnxExportContext context, BatchNorm2d module, string input) =>
-        BatchNormalization(context, module, input);
+        NormalizationConverters.BatchNormalization(context, module, input);
 
     /// <summary>Channel dropout only acts in training mode.</summary>
     public static string Dropout2d(OnnxExportContext context, Dropout2d module, string input) => input;
@@ -132,43 +132,6 @@ internal static class VisionConverters
         var scaled = context.AddShapePreservingNode("Mul", [input, scale], "scaled");
         var centered = context.AddShapePreservingNode("Sub", [scaled, mean], "centered");
         return context.AddShapePreservingNode("Div", [centered, std], "normalized");
-    }
-
-    /// <summary>
-    /// BatchNormalization in inference mode with the running mean and variance; a non-affine module
-    /// gets scale ones and bias zeros.
-    /// </summary>
-    /// <exception cref="NotSupportedException">The module does not track running statistics, so eval mode would use batch statistics.</exception>
-    private static string BatchNormalization(OnnxExportContext context, BatchNorm module, string input)
-    {
-        if (!module.track_running_stats || module.running_mean is null || module.running_var is null)
-        {
-            throw new NotSupportedException(
-                $"Cannot export batch normalization {OnnxModuleExporter.Describe(module, context.ModulePath)}: it does not track " +
-                "running statistics, so in eval mode it normalizes with each batch's own statistics, which an ONNX model scoring " +
-                "one image at a time cannot reproduce.");
-        }
-
-        var graph = context.Graph;
-        string scale;
-        string bias;
-        if (module.affine && module.weight is not null && module.bias is not null)
-        {
-            scale = graph.AddInitializer(context.NameHint("weight"), module.weight);
-            bias = graph.AddInitializer(context.NameHint("bias"), module.bias);
-        }
-        else
-        {
-            using var scope = torch.NewDisposeScope();
-            var dtype = module.running_mean.dtype;
-            scale = graph.AddInitializer(context.NameHint("weight"), ones(module.num_features, dtype));
-            bias = graph.AddInitializer(context.NameHint("bias"), zeros(module.num_features, dtype));
-        }
-
-        var mean = graph.AddInitializer(context.NameHint("running_mean"), module.running_mean);
-        var variance = graph.AddInitializer(context.NameHint("running_var"), module.running_var);
-        return context.AddShapePreservingNode(
-            "BatchNormalization", [input, scale, bias, mean, variance], "batch_norm", [OnnxAttribute.Float("epsilon", (float)module.eps)]);
     }
 
     /// <summary>[top, left, bottom, right] as torch pads: explicit, Valid (none) or Same (extra at the end for an odd total).</summary>
