@@ -48,8 +48,8 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
 
     private protected abstract nn.Module<Tensor, Tensor> BuildNetwork(long[] inputShape, IPredictionHead head, DataStatistics statistics);
 
-    /// <summary>A transformation applied to each training batch's features only (augmentation), or null.</summary>
-    private protected virtual Func<Tensor, Tensor>? CreateAugmentation(int seed, Device device) => null;
+    /// <summary>A random transformation of each training batch's features (augmentation), or null.</summary>
+    private protected virtual BatchAugmentation? CreateAugmentation(int seed) => null;
 
     /// <summary>Trains on <paramref name="input"/> (with <see cref="TrainingOptions.ValidationFraction"/> held out if set).</summary>
     public NeuralNetworkTransformer Fit(IDataView input) => Fit(input, null);
@@ -96,10 +96,13 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
         TrainingEngine.SeedForInitialisation(seed);
         var network = BuildNetwork(inputShape, head, data.Statistics);
         network.to(device);
+        using var augmentation = CreateAugmentation(seed);
         var step = new SupervisedTrainStep(network, head.CreateLoss(), Options.Optimizer.Create(network.parameters()),
-            head.CreateMetrics, device, Options.GradientClipNorm, CreateAugmentation(seed, device));
-        var history = new TrainingEngine(Options, [new ChannelLogger(channel, ComponentName)])
-            .Fit(step, data.Train, data.Validation, seed, device);
+            head.CreateMetrics, device, Options.GradientClipNorm, augmentation is null ? null : augmentation.Apply);
+        ITrainingCallback[] builtIn = augmentation is null
+            ? [new ChannelLogger(channel, ComponentName)]
+            : [new ChannelLogger(channel, ComponentName), augmentation];
+        var history = new TrainingEngine(Options, builtIn).Fit(step, data.Train, data.Validation, seed, device);
 
         network.eval();
         string rawColumn = $"{ComponentName}.RawOutput";
