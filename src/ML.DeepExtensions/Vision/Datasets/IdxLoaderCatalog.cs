@@ -1,7 +1,5 @@
 using System.Globalization;
 using Microsoft.ML;
-using Microsoft.ML.Data;
-using ML.DeepExtensions.MLNet;
 
 namespace ML.DeepExtensions.Vision.Datasets;
 
@@ -27,9 +25,10 @@ namespace ML.DeepExtensions.Vision.Datasets;
 /// </list>
 /// <para>
 /// Nothing is materialised: creating the data view reads the two headers and one byte per label (to
-/// check the labels and count the classes); each cursor then reopens the files and decodes one image at
-/// a time as it moves. A cursor over all 60,000 Fashion-MNIST training images holds one image in memory.
-/// Cursors cannot be shuffled or seek; use <c>mlContext.Data.ShuffleRows</c> or a shuffling batch source.
+/// check the labels and count the classes). Each cursor then opens the files of the columns it needs,
+/// decodes one image at a time as it moves, and closes them when it ends or is disposed, so a pass over
+/// all 60,000 Fashion-MNIST training images holds one image in memory. The row count is known up front.
+/// Cursors do not shuffle; use <c>mlContext.Data.ShuffleRows</c> or a shuffling batch source.
 /// </para>
 /// </remarks>
 public static class IdxLoaderCatalog
@@ -63,6 +62,7 @@ public static class IdxLoaderCatalog
         int? maxRows = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
+        CheckMaxRows(maxRows);
         var (images, labels) = FashionMnist.Locate(split, directory ?? FashionMnist.DefaultDirectory);
         var headers = IdxFileHeaders.Read(images, labels);
         if (headers.Rows != FashionMnist.ImageSize || headers.Columns != FashionMnist.ImageSize)
@@ -72,7 +72,7 @@ public static class IdxLoaderCatalog
                 $"IDX image file '{images}' holds {headers.Rows} x {headers.Columns} images; Fashion-MNIST images are {FashionMnist.ImageSize} x {FashionMnist.ImageSize}."));
         }
 
-        return Load(catalog, headers, FashionMnist.ClassNames, maxRows);
+        return Load(headers, FashionMnist.ClassNames, maxRows);
     }
 
     /// <summary>
@@ -125,29 +125,26 @@ public static class IdxLoaderCatalog
             }
         }
 
-        return Load(catalog, IdxFileHeaders.Read(imagesPath, labelsPath), classNames, maxRows);
+        CheckMaxRows(maxRows);
+        return Load(IdxFileHeaders.Read(imagesPath, labelsPath), classNames, maxRows);
     }
 
-    private static IDataView Load(DataOperationsCatalog catalog, IdxFileHeaders headers, IReadOnlyList<string>? classNames, int? maxRows)
+    private static void CheckMaxRows(int? maxRows)
     {
         if (maxRows is < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(maxRows), maxRows, "maxRows must be zero or more; null loads every row.");
         }
+    }
 
+    // The catalog only marks where the loader lives: the view needs nothing from the MLContext.
+    private static IdxDataView Load(IdxFileHeaders headers, IReadOnlyList<string>? classNames, int? maxRows)
+    {
         int rowCount = Math.Min(headers.ItemCount, maxRows ?? int.MaxValue);
-        int largestLabel = IdxLabels.ScanMaximum(headers.LabelsPath, rowCount, classNames?.Count);
+        int largestLabel = headers.ScanLargestLabel(rowCount, classNames?.Count);
         var names = classNames ?? Enumerable.Range(0, Math.Max(1, largestLabel + 1))
             .Select(i => i.ToString(CultureInfo.InvariantCulture))
             .ToArray();
-
-        var schema = SchemaDefinition.Create(typeof(IdxImageRow), SchemaDefinition.Direction.Read);
-        var label = schema[nameof(IdxImageRow.Label)];
-        label.ColumnType = new KeyDataViewType(typeof(uint), names.Count);
-        var keyValues = new VBuffer<ReadOnlyMemory<char>>(names.Count, names.Select(n => n.AsMemory()).ToArray());
-        label.AddAnnotation(SchemaShapes.KeyValuesKind, keyValues, new VectorDataViewType(TextDataViewType.Instance, names.Count));
-        schema[nameof(IdxImageRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, 1, headers.Rows, headers.Columns);
-
-        return catalog.LoadFromEnumerable(new IdxImageRows(headers, rowCount, names.Count), schema);
+        return new IdxDataView(headers, rowCount, names);
     }
 }
