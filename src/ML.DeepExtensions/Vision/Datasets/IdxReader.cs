@@ -85,7 +85,7 @@ public sealed class IdxReader : IDisposable
     /// <exception cref="InvalidDataException">
     /// The file is not an IDX file (wrong magic number), holds another element type, or ends early.
     /// </exception>
-    public static IdxReader Open(string path) => OpenCore(path, expectedDimensionCount: null, kind: "IDX");
+    public static IdxReader Open(string path) => OpenCore(path, expectedMagic: null, kind: "IDX");
 
     /// <summary>Opens an IDX image file (magic <c>0x00000803</c>: count, rows, columns).</summary>
     /// <param name="path">The file, plain or gzip-compressed.</param>
@@ -94,14 +94,14 @@ public sealed class IdxReader : IDisposable
     /// <exception cref="InvalidDataException">
     /// Wrong magic number, a dimension count other than 3, a zero image size, or a file that ends early.
     /// </exception>
-    public static IdxReader OpenImages(string path) => OpenCore(path, expectedDimensionCount: 3, kind: "image");
+    public static IdxReader OpenImages(string path) => OpenCore(path, ImagesMagic, kind: "IDX image");
 
     /// <summary>Opens an IDX label file (magic <c>0x00000801</c>: count).</summary>
     /// <param name="path">The file, plain or gzip-compressed.</param>
     /// <returns>A reader whose items are single bytes.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">Wrong magic number, a dimension count other than 1, or a file that ends early.</exception>
-    public static IdxReader OpenLabels(string path) => OpenCore(path, expectedDimensionCount: 1, kind: "label");
+    public static IdxReader OpenLabels(string path) => OpenCore(path, LabelsMagic, kind: "IDX label");
 
     /// <summary>
     /// Reads the next item into <paramref name="destination"/>, which must hold at least
@@ -159,7 +159,7 @@ public sealed class IdxReader : IDisposable
         }
     }
 
-    private static IdxReader OpenCore(string path, int? expectedDimensionCount, string kind)
+    private static IdxReader OpenCore(string path, int? expectedMagic, string kind)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path))
@@ -177,7 +177,7 @@ public sealed class IdxReader : IDisposable
             Stream stream = compressed
                 ? new BufferedStream(new GZipStream(file, CompressionMode.Decompress), StreamBufferSize)
                 : file;
-            var reader = ReadHeader(path, stream, compressed, expectedDimensionCount, kind);
+            var reader = ReadHeader(path, stream, compressed, expectedMagic, kind);
             if (!compressed)
             {
                 CheckPlainLength(reader, file.Length);
@@ -192,17 +192,17 @@ public sealed class IdxReader : IDisposable
         }
     }
 
-    private static IdxReader ReadHeader(string path, Stream stream, bool compressed, int? expectedDimensionCount, string kind)
+    private static IdxReader ReadHeader(string path, Stream stream, bool compressed, int? expectedMagic, string kind)
     {
         Span<byte> magicBytes = stackalloc byte[4];
         ReadHeaderBytes(path, stream, magicBytes, compressed);
         int magic = BinaryPrimitives.ReadInt32BigEndian(magicBytes);
-        string expectedMagic = expectedDimensionCount is { } d
-            ? $"0x{(UnsignedByteType << 8) | d:X8} (IDX {kind} file)"
+        string expected = expectedMagic is { } m
+            ? $"0x{m:X8} ({kind} file)"
             : "0x000008DD (IDX file of unsigned bytes with DD dimensions)";
         if (magicBytes[0] != 0 || magicBytes[1] != 0 || !IsIdxElementType(magicBytes[2]) || magicBytes[3] == 0)
         {
-            throw new InvalidDataException($"'{path}' is not an IDX {kind} file: wrong magic number 0x{magic:X8}, expected {expectedMagic}.");
+            throw new InvalidDataException($"'{path}' is not an {kind} file: wrong magic number 0x{magic:X8}, expected {expected}.");
         }
 
         if (magicBytes[2] != UnsignedByteType)
@@ -212,11 +212,11 @@ public sealed class IdxReader : IDisposable
         }
 
         int dimensionCount = magicBytes[3];
-        if (expectedDimensionCount is { } expected && dimensionCount != expected)
+        if (expectedMagic is { } wanted && dimensionCount != (wanted & 0xFF))
         {
             throw new InvalidDataException(string.Create(
                 CultureInfo.InvariantCulture,
-                $"IDX file '{path}' has {dimensionCount} dimension(s) (magic number 0x{magic:X8}); an IDX {kind} file has {expected}, magic number {expectedMagic}."));
+                $"IDX file '{path}' has {dimensionCount} dimension(s) (magic number 0x{magic:X8}); an {kind} file has {wanted & 0xFF}, magic number {expected}."));
         }
 
         Span<byte> sizeBytes = stackalloc byte[4 * dimensionCount];
