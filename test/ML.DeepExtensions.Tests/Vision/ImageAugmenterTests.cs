@@ -242,27 +242,6 @@ public sealed class ImageAugmenterTests
     }
 
     [TestMethod]
-    public void AugmentingA128ImageBatchTakesAboutAMillisecond()
-    {
-        using var images = RandomImages(128, 1, 28, 28, seed: 9) * 255;
-        using var augmenter = new ImageAugmenter(Everything, seed: 1);
-        var times = new List<double>();
-        for (int i = 0; i < 25; i++)
-        {
-            using var scope = NewDisposeScope();
-            var stopwatch = Stopwatch.StartNew();
-            augmenter.Augment(images);
-            times.Add(stopwatch.Elapsed.TotalMilliseconds);
-        }
-
-        // The fastest run is the cost itself; slower ones measure how busy the shared machine is
-        // (libtorch's worker threads waiting to be scheduled).
-        times.Sort();
-        TestContext.WriteLine($"crop 3 + flip + erasing 0.5 on [128, 1, 28, 28]: fastest {times[0]:F3} ms, median {times[times.Count / 2]:F3} ms");
-        Assert.IsLessThan(10, times[0], "about 0.5 ms is expected");
-    }
-
-    [TestMethod]
     public void NonImageBatchesAreRejected()
     {
         using var scope = NewDisposeScope();

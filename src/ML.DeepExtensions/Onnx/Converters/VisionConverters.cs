@@ -72,7 +72,7 @@ internal static class VisionConverters
         return output;
     }
 
-    /// <summary>BatchNormalization (inference mode) with the running statistics; see <see cref="BatchNormalization"/>.</summary>
+    /// <summary>BatchNormalization (inference mode) with the running statistics; see <see cref="NormalizationConverters.BatchNormalization"/>.</summary>
     public static string BatchNorm2d(OnnxExportContext context, BatchNorm2d module, string input) =>
         NormalizationConverters.BatchNormalization(context, module, input);
 

@@ -62,7 +62,7 @@ public static class Layer
     /// <summary>Global average pooling.</summary>
     public static ImageLayer GlobalAveragePooling() => new GlobalAveragePoolingLayer();
 
-    private static ImageLayer Pool(bool average, int size, int? stride)
+    private static PoolingLayer Pool(bool average, int size, int? stride)
     {
         Require(size > 0, nameof(size), size);
         Require(stride is null or > 0, nameof(stride), stride ?? 0);
