@@ -33,15 +33,7 @@ public static class MlpCatalogExtensions
         int epochs = MlpDefaults.Epochs,
         int batchSize = MlpDefaults.BatchSize,
         double learningRate = MlpDefaults.LearningRate) =>
-        catalog.Mlp(new MlpMulticlassOptions
-        {
-            LabelColumnName = labelColumnName,
-            FeatureColumnName = featureColumnName,
-            HiddenLayers = hiddenLayers ?? MlpDefaults.HiddenLayers,
-            Epochs = epochs,
-            BatchSize = batchSize,
-            Optimizer = new OptimizerOptions { LearningRate = learningRate },
-        });
+        catalog.Mlp(SimpleOptions<MlpMulticlassOptions>(labelColumnName, featureColumnName, hiddenLayers, epochs, batchSize, learningRate));
 
     /// <summary>Creates a multiclass MLP trainer from full options.</summary>
     public static MlpMulticlassTrainer Mlp(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, MlpMulticlassOptions options) =>
@@ -63,15 +55,7 @@ public static class MlpCatalogExtensions
         int epochs = MlpDefaults.Epochs,
         int batchSize = MlpDefaults.BatchSize,
         double learningRate = MlpDefaults.LearningRate) =>
-        catalog.Mlp(new MlpBinaryOptions
-        {
-            LabelColumnName = labelColumnName,
-            FeatureColumnName = featureColumnName,
-            HiddenLayers = hiddenLayers ?? MlpDefaults.HiddenLayers,
-            Epochs = epochs,
-            BatchSize = batchSize,
-            Optimizer = new OptimizerOptions { LearningRate = learningRate },
-        });
+        catalog.Mlp(SimpleOptions<MlpBinaryOptions>(labelColumnName, featureColumnName, hiddenLayers, epochs, batchSize, learningRate));
 
     /// <summary>Creates a binary MLP trainer from full options.</summary>
     public static MlpBinaryTrainer Mlp(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, MlpBinaryOptions options) =>
@@ -93,7 +77,15 @@ public static class MlpCatalogExtensions
         int epochs = MlpDefaults.Epochs,
         int batchSize = MlpDefaults.BatchSize,
         double learningRate = MlpDefaults.LearningRate) =>
-        catalog.Mlp(new MlpRegressionOptions
+        catalog.Mlp(SimpleOptions<MlpRegressionOptions>(labelColumnName, featureColumnName, hiddenLayers, epochs, batchSize, learningRate));
+
+    /// <summary>Creates a regression MLP trainer from full options.</summary>
+    public static MlpRegressionTrainer Mlp(this RegressionCatalog.RegressionTrainers catalog, MlpRegressionOptions options) =>
+        new(CatalogEnvironment.From(catalog), options);
+
+    private static TOptions SimpleOptions<TOptions>(
+        string labelColumnName, string featureColumnName, IReadOnlyList<int>? hiddenLayers, int epochs, int batchSize, double learningRate)
+        where TOptions : MlpOptions, new() => new()
         {
             LabelColumnName = labelColumnName,
             FeatureColumnName = featureColumnName,
@@ -101,9 +93,5 @@ public static class MlpCatalogExtensions
             Epochs = epochs,
             BatchSize = batchSize,
             Optimizer = new OptimizerOptions { LearningRate = learningRate },
-        });
-
-    /// <summary>Creates a regression MLP trainer from full options.</summary>
-    public static MlpRegressionTrainer Mlp(this RegressionCatalog.RegressionTrainers catalog, MlpRegressionOptions options) =>
-        new(CatalogEnvironment.From(catalog), options);
+        };
 }
