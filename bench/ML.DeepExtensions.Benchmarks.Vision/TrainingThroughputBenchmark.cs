@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using ML.DeepExtensions.Networks.Vision;
+using ML.DeepExtensions.Training;
+using ML.DeepExtensions.Vision;
+using ML.DeepExtensions.Vision.Datasets;
+using ML.DeepExtensions.Vision.Layers;
+using static TorchSharp.torch;
+
+namespace ML.DeepExtensions.Benchmarks.Vision;
+
+/// <summary>
+/// Training images per second of the same network, batch size, optimizer and thread count, three ways,
+/// interleaved round by round: the ML.NET trainer streaming from the IDataView (the training loop's
+/// time, from epoch begin to epoch end), a hand-written TorchSharp loop over tensors built beforehand,
+/// and PyTorch (Debian's python3-torch) on the same architecture. No augmentation on any side.
+/// </summary>
+internal static class TrainingThroughputBenchmark
+{
+    public static string Run(string architecture, int rows, int rounds, int threads, int batchSize, string? python)
+    {
+        set_num_threads(threads);
+        var layers = VisionBenchmarkSetup.Architecture(architecture);
+        var context = new MLContext(seed: 1);
+        var data = VisionBenchmarkSetup.Load(context, FashionMnistSplit.Train, rows);
+        var pixels = data.GetColumn<float[]>("Features").SelectMany(p => p).ToArray();
+        var labels = data.GetColumn<uint>("Label").Select(l => (long)l - 1).ToArray();
+        using var images = tensor(pixels, [rows, 1, 28, 28]);
+        using var targets = tensor(labels);
+
+        var ours = new List<double>();
+        var raw = new List<double>();
+        var pytorch = new List<double>();
+        for (int round = 0; round <= rounds; round++)
+        {
+            // Round 0 warms up every side (JIT, allocator, libtorch kernels) and is not reported.
+            double trainer = Trainer(context, data, layers, rows, threads, batchSize);
+            double loop = RawLoop(images, targets, layers, batchSize);
+            double? peer = python is null ? null : PyTorch(python, architecture, rows, threads, batchSize);
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {round}: trainer {trainer:F0}, raw {loop:F0}, pytorch {peer?.ToString("F0", CultureInfo.InvariantCulture) ?? "-"} images/s (load {VisionBenchmarkSetup.LoadAverage()})"));
+            if (round > 0)
+            {
+                ours.Add(trainer);
+                raw.Add(loop);
+                if (peer is double p)
+                {
+                    pytorch.Add(p);
+                }
+            }
+        }
+
+        double oursMedian = VisionBenchmarkSetup.Median(ours);
+        double rawMedian = VisionBenchmarkSetup.Median(raw);
+        var report = new StringBuilder();
+        report.AppendLine(CultureInfo.InvariantCulture, $"Architecture `{architecture}`, {rows:N0} images per epoch, batch {batchSize}, AdamW, {threads} thread(s), {rounds} interleaved rounds after a warm-up round; {VisionBenchmarkSetup.Machine()}; load average {VisionBenchmarkSetup.LoadAverage()} at the end.");
+        report.AppendLine();
+        report.AppendLine("| Side | Median images/s | Rounds | Ratio to raw TorchSharp |");
+        report.AppendLine("|---|---:|---|---:|");
+        report.AppendLine(CultureInfo.InvariantCulture, $"| ML.NET pipeline (ImageClassifier, streaming from IDataView) | {oursMedian:F0} | {string.Join(", ", ours.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))} | **{oursMedian / rawMedian:F3}** |");
+        report.AppendLine(CultureInfo.InvariantCulture, $"| Raw TorchSharp loop over pre-built tensors | {rawMedian:F0} | {string.Join(", ", raw.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))} | 1.000 |");
+        if (pytorch.Count > 0)
+        {
+            double pyMedian = VisionBenchmarkSetup.Median(pytorch);
+            report.AppendLine(CultureInfo.InvariantCulture, $"| PyTorch (Debian python3-torch) | {pyMedian:F0} | {string.Join(", ", pytorch.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))} | {pyMedian / rawMedian:F3} |");
+        }
+
+        return report.ToString();
+    }
+
+    private static double Trainer(MLContext context, IDataView data, IReadOnlyList<ImageLayer> layers, int rows, int threads, int batchSize)
+    {
+        var timer = new EpochTimer();
+        var options = new ImageClassifierOptions
+        {
+            Architecture = layers,
+            Epochs = 1,
+            BatchSize = batchSize,
+            Optimizer = new OptimizerOptions { Kind = OptimizerKind.AdamW, LearningRate = 1e-3 },
+            IntraOpThreads = threads,
+            Seed = 1,
+            Callbacks = [timer],
+        };
+        context.MulticlassClassification.Trainers.ImageClassifier(options).Fit(data);
+        return rows / timer.Seconds;
+    }
+
+    private static double RawLoop(Tensor images, Tensor targets, IReadOnlyList<ImageLayer> layers, int batchSize)
+    {
+        random.manual_seed(1);
+        var network = ConvNetBuilder.Build(layers, [1, 28, 28], 10, new ImageNormalization(1f / 255f, [0.286f], [0.353f]));
+        using var optimizer = optim.AdamW(network.parameters(), 1e-3);
+        network.train();
+        long rows = images.shape[0];
+        var stopwatch = Stopwatch.StartNew();
+        using (var order = randperm(rows))
+        {
+            for (long start = 0; start < rows; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                var index = order.narrow(0, start, Math.Min(batchSize, rows - start));
+                optimizer.zero_grad();
+                var loss = nn.functional.cross_entropy(network.forward(images.index_select(0, index)), targets.index_select(0, index));
+                loss.backward();
+                optimizer.step();
+                _ = loss.item<float>();
+            }
+        }
+
+        double seconds = stopwatch.Elapsed.TotalSeconds;
+        network.Dispose();
+        return rows / seconds;
+    }
+
+    private static double? PyTorch(string python, string architecture, int rows, int threads, int batchSize)
+    {
+        string script = Path.Combine(VisionBenchmarkSetup.RepositoryRoot(), "bench", "pytorch", "fashion_cnn_throughput.py");
+        var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { script, "--architecture", architecture, "--rows", rows.ToString(CultureInfo.InvariantCulture), "--threads", threads.ToString(CultureInfo.InvariantCulture), "--batch-size", batchSize.ToString(CultureInfo.InvariantCulture), "--data", VisionBenchmarkSetup.DataDirectory() })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        string output = process.StandardOutput.ReadToEnd();
+        string errors = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            Console.Error.WriteLine($"PyTorch peer failed: {errors}");
+            return null;
+        }
+
+        return JsonDocument.Parse(output).RootElement.GetProperty("images_per_second").GetDouble();
+    }
+
+    private sealed class EpochTimer : ITrainingCallback
+    {
+        private readonly Stopwatch _stopwatch = new();
+
+        public double Seconds => _stopwatch.Elapsed.TotalSeconds;
+
+        public void OnEpochBegin(TrainingSession session, int epoch) => _stopwatch.Restart();
+
+        public void OnEpochEnd(TrainingSession session, int epoch, TrainingLogs logs) => _stopwatch.Stop();
+    }
+}
