@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Globalization;
+using ML.DeepExtensions.Benchmarks.Engine;
+using ML.DeepExtensions.Benchmarks.Tabular;
+using Spectre.Console;
+
+namespace ML.DeepExtensions.Benchmarks;
+
+/// <summary>
+/// <c>dotnet run -c Release --project bench/ML.DeepExtensions.Benchmarks -- tabular | engine-overhead</c>.
+/// </summary>
+internal static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("Benchmarks of ML.DeepExtensions: tabular MLP against ML.NET's trainers, and the training engine's overhead.")
+        {
+            TabularCommand(),
+            EngineOverheadCommand(),
+        };
+        return root.Parse(args).Invoke();
+    }
+
+    private static Command TabularCommand()
+    {
+        var repeats = new Option<int>("--repeats") { Description = "Timed training runs per trainer (after one warm-up run); the median is reported.", DefaultValueFactory = _ => 5 };
+        var datasets = new Option<string[]>("--datasets") { Description = "Only these data sets (iris, wine, breast_cancer, digits).", AllowMultipleArgumentsPerToken = true };
+        var output = new Option<FileInfo?>("--output") { Description = "Also write the Markdown tables to this file." };
+        var command = new Command("tabular", "MLP vs SDCA, LightGbm and FastTree on iris, wine, breast_cancer (binary) and digits: test metrics and median training time.")
+        {
+            repeats, datasets, output,
+        };
+        repeats.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 1)
+            {
+                result.AddError("--repeats must be at least 1.");
+            }
+        });
+        command.SetAction(parse =>
+        {
+            int n = parse.GetValue(repeats);
+            var results = new TabularBenchmark(n).Run(parse.GetValue(datasets) ?? []);
+            string report = string.Join(Environment.NewLine, [
+                $"Split {1 - TabularBenchmark.TestFraction:P0}/{TabularBenchmark.TestFraction:P0} with seed {TabularBenchmark.Seed}; metrics on the test rows from one run with seed {TabularBenchmark.Seed}; training seconds are the median of {n} runs after a warm-up run.",
+                "",
+                TabularBenchmark.ToMarkdown(results),
+                "",
+                TabularBenchmark.SettingsMarkdown(results),
+            ]);
+            Emit(report, parse.GetValue(output));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command EngineOverheadCommand()
+    {
+        var rows = new Option<int>("--rows") { Description = "Rows of the synthetic table.", DefaultValueFactory = _ => 20_000 };
+        var features = new Option<int>("--features") { Description = "Features per row.", DefaultValueFactory = _ => 64 };
+        var classes = new Option<int>("--classes") { Description = "Classes.", DefaultValueFactory = _ => 10 };
+        var hidden = new Option<string>("--hidden") { Description = "Hidden layer widths, comma-separated.", DefaultValueFactory = _ => "128,64" };
+        var batchSize = new Option<int>("--batch-size") { Description = "Rows per batch (both sides).", DefaultValueFactory = _ => 64 };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs per run (both sides).", DefaultValueFactory = _ => 3 };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (torch.set_num_threads, both sides).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var warmup = new Option<int>("--warmup") { Description = "Uncounted warm-up rounds (JIT tiering, native libraries, allocator).", DefaultValueFactory = _ => 2 };
+        var rounds = new Option<int>("--rounds") { Description = "Counted interleaved rounds (one run of every side each).", DefaultValueFactory = _ => 9 };
+        var breakdown = new Option<bool>("--breakdown") { Description = "Also interleave sides that add one piece of the pipeline at a time (engine, metrics, data bridge)." };
+        var output = new Option<FileInfo?>("--output") { Description = "Also write the Markdown table to this file." };
+        var command = new Command("engine-overhead", "Training throughput of the MLP through an ML.NET pipeline vs a hand-written TorchSharp loop on the same network.")
+        {
+            rows, features, classes, hidden, batchSize, epochs, threads, warmup, rounds, breakdown, output,
+        };
+        command.SetAction(parse =>
+        {
+            var settings = new EngineOverheadSettings(
+                parse.GetValue(rows), parse.GetValue(features), parse.GetValue(classes),
+                (parse.GetValue(hidden) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Select(w => int.Parse(w, CultureInfo.InvariantCulture)).ToArray(),
+                parse.GetValue(batchSize), parse.GetValue(epochs), LearningRate: 1e-3,
+                parse.GetValue(threads), parse.GetValue(warmup), parse.GetValue(rounds), Seed: 42, parse.GetValue(breakdown));
+            var result = new EngineOverheadBenchmark(settings).Run();
+            string report = string.Join(Environment.NewLine, [
+                string.Create(CultureInfo.InvariantCulture,
+                    $"{settings.Rows} rows x {settings.Features} features, {settings.Classes} classes; MLP [{string.Join(", ", settings.HiddenLayers)}] ReLU with Standardization; "
+                    + $"Adam lr {settings.LearningRate}, batch {settings.BatchSize}, {settings.Epochs} epochs per run, {settings.Threads} libtorch thread(s); "
+                    + $"medians of {settings.Rounds} interleaved rounds (order reversed every other round) after {settings.WarmupRounds} warm-up round(s)."),
+                "",
+                result.ToMarkdown(),
+                "",
+                "Where the loop time goes (medians; 'in the step' of a raw loop is its step call alone):",
+                "",
+                result.SplitMarkdown(),
+                "",
+                string.Create(CultureInfo.InvariantCulture, $"Ratio pipeline loop / raw loop (medians): {result.Ratio:F3}; full Fit / raw loop: {result.FitRatio:F3}."),
+            ]);
+            Emit(report, parse.GetValue(output));
+            return 0;
+        });
+        return command;
+    }
+
+    private static void Emit(string report, FileInfo? output)
+    {
+        AnsiConsole.WriteLine();
+        Console.WriteLine(report);
+        if (output is not null)
+        {
+            File.WriteAllText(output.FullName, report + Environment.NewLine);
+            AnsiConsole.MarkupLine($"[grey]written to {Markup.Escape(output.FullName)}[/]");
+        }
+    }
+}
