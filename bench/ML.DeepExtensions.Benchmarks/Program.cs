@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using ML.DeepExtensions.Benchmarks.Engine;
+using ML.DeepExtensions.Benchmarks.Reporting;
 using ML.DeepExtensions.Benchmarks.Tabular;
 using Spectre.Console;
 
@@ -25,10 +26,16 @@ internal static class Program
     {
         var repeats = new Option<int>("--repeats") { Description = "Timed training runs per trainer (after one warm-up run); the median is reported.", DefaultValueFactory = _ => 5 };
         var datasets = new Option<string[]>("--datasets") { Description = "Only these data sets (iris, wine, breast_cancer, digits).", AllowMultipleArgumentsPerToken = true };
+        var threads = new Option<int>("--threads")
+        {
+            Description = "Threads for every trainer (MLP: libtorch intra-op threads; SDCA, LightGbm, FastTree: NumberOfThreads). "
+                + "Default 1: on a small shared machine, OpenMP trainers with more threads than free cores stall at every barrier.",
+            DefaultValueFactory = _ => 1,
+        };
         var output = new Option<FileInfo?>("--output") { Description = "Also write the Markdown tables to this file." };
         var command = new Command("tabular", "MLP vs SDCA, LightGbm and FastTree on iris, wine, breast_cancer (binary) and digits: test metrics and median training time.")
         {
-            repeats, datasets, output,
+            repeats, datasets, threads, output,
         };
         repeats.Validators.Add(result =>
         {
@@ -40,13 +47,18 @@ internal static class Program
         command.SetAction(parse =>
         {
             int n = parse.GetValue(repeats);
-            var results = new TabularBenchmark(n).Run(parse.GetValue(datasets) ?? []);
+            int threadCount = parse.GetValue(threads);
+            string loadBefore = MachineLoad.Current();
+            var results = new TabularBenchmark(n, threadCount).Run(parse.GetValue(datasets) ?? []);
+            string loadAfter = MachineLoad.Current();
             string report = string.Join(Environment.NewLine, [
-                $"Split {1 - TabularBenchmark.TestFraction:P0}/{TabularBenchmark.TestFraction:P0} with seed {TabularBenchmark.Seed}; metrics on the test rows from one run with seed {TabularBenchmark.Seed}; training seconds are the median of {n} runs after a warm-up run.",
+                $"Split {1 - TabularBenchmark.TestFraction:P0}/{TabularBenchmark.TestFraction:P0} with seed {TabularBenchmark.Seed}; metrics on the test rows from one run with seed {TabularBenchmark.Seed}; training seconds are the median of {n} runs after a warm-up run; {threadCount} thread(s) per trainer.",
                 "",
                 TabularBenchmark.ToMarkdown(results),
                 "",
                 TabularBenchmark.SettingsMarkdown(results),
+                "",
+                $"Load average (1 min) before: {loadBefore}; after: {loadAfter}.",
             ]);
             Emit(report, parse.GetValue(output));
             return 0;
@@ -61,8 +73,8 @@ internal static class Program
         var classes = new Option<int>("--classes") { Description = "Classes.", DefaultValueFactory = _ => 10 };
         var hidden = new Option<string>("--hidden") { Description = "Hidden layer widths, comma-separated.", DefaultValueFactory = _ => "128,64" };
         var batchSize = new Option<int>("--batch-size") { Description = "Rows per batch (both sides).", DefaultValueFactory = _ => 64 };
-        var epochs = new Option<int>("--epochs") { Description = "Epochs per run (both sides).", DefaultValueFactory = _ => 3 };
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (torch.set_num_threads, both sides).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs per run (every side).", DefaultValueFactory = _ => 5 };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (torch.set_num_threads), the same for every side.", DefaultValueFactory = _ => 1 };
         var warmup = new Option<int>("--warmup") { Description = "Uncounted warm-up rounds (JIT tiering, native libraries, allocator).", DefaultValueFactory = _ => 2 };
         var rounds = new Option<int>("--rounds") { Description = "Counted interleaved rounds (one run of every side each).", DefaultValueFactory = _ => 9 };
         var breakdown = new Option<bool>("--breakdown") { Description = "Also interleave sides that add one piece of the pipeline at a time (engine, metrics, data bridge)." };
@@ -79,7 +91,9 @@ internal static class Program
                     .Select(w => int.Parse(w, CultureInfo.InvariantCulture)).ToArray(),
                 parse.GetValue(batchSize), parse.GetValue(epochs), LearningRate: 1e-3,
                 parse.GetValue(threads), parse.GetValue(warmup), parse.GetValue(rounds), Seed: 42, parse.GetValue(breakdown));
+            string loadBefore = MachineLoad.Current();
             var result = new EngineOverheadBenchmark(settings).Run();
+            string loadAfter = MachineLoad.Current();
             string report = string.Join(Environment.NewLine, [
                 string.Create(CultureInfo.InvariantCulture,
                     $"{settings.Rows} rows x {settings.Features} features, {settings.Classes} classes; MLP [{string.Join(", ", settings.HiddenLayers)}] ReLU with Standardization; "
@@ -93,6 +107,7 @@ internal static class Program
                 result.SplitMarkdown(),
                 "",
                 string.Create(CultureInfo.InvariantCulture, $"Ratio pipeline loop / raw loop (medians): {result.Ratio:F3}; full Fit / raw loop: {result.FitRatio:F3}."),
+                $"Load average (1 min) before: {loadBefore}; after: {loadAfter}.",
             ]);
             Emit(report, parse.GetValue(output));
             return 0;
