@@ -8,7 +8,8 @@ namespace ML.DeepExtensions.Benchmarks.Engine;
 /// (first OnEpochBegin to last OnEpochEnd, so a trainer's statistics pass, network building and ONNX
 /// export are left out), split into where the time goes:
 /// <list type="bullet">
-/// <item>start of epoch: OnEpochBegin to the epoch's first OnBatchBegin (waiting for the first batch);</item>
+/// <item>start of epoch: OnEpochBegin to the epoch's first OnBatchBegin (waiting for the first batch),
+/// for the first epoch and, averaged, for the later ones;</item>
 /// <item>between batches: OnBatchEnd to the next OnBatchBegin (freeing the batch's scope, fetching the next
 /// batch from the source, the schedule);</item>
 /// <item>in the step: OnBatchBegin to OnBatchEnd (forward, backward, optimizer, loss and metric reads, batch logs);</item>
@@ -27,7 +28,9 @@ internal sealed class LoopTimer : ITrainingCallback
 
     public long Batches { get; private set; }
 
-    public TimeSpan EpochStart { get; private set; }
+    public TimeSpan FirstEpochStart { get; private set; }
+
+    public TimeSpan LaterEpochStarts { get; private set; }
 
     public TimeSpan BetweenBatches { get; private set; }
 
@@ -51,7 +54,15 @@ internal sealed class LoopTimer : ITrainingCallback
         var gap = Stopwatch.GetElapsedTime(_last);
         if (_firstBatchOfEpoch)
         {
-            EpochStart += gap;
+            if (session.Epoch == 0)
+            {
+                FirstEpochStart = gap;
+            }
+            else
+            {
+                LaterEpochStarts += gap;
+            }
+
             _firstBatchOfEpoch = false;
         }
         else
@@ -80,11 +91,12 @@ internal sealed class LoopTimer : ITrainingCallback
     }
 
     public LoopSplit Split() => new(
-        EpochStart.TotalMilliseconds / EpochsTimed,
+        FirstEpochStart.TotalMilliseconds,
+        EpochsTimed > 1 ? LaterEpochStarts.TotalMilliseconds / (EpochsTimed - 1) : double.NaN,
         BetweenBatches.TotalMicroseconds / Math.Max(1, Batches - EpochsTimed),
         InStep.TotalMicroseconds / Math.Max(1, Batches),
         EpochEnd.TotalMilliseconds / EpochsTimed);
 }
 
 /// <summary>Where one run's loop time went: per epoch (ms) at the edges, per batch (µs) inside.</summary>
-internal readonly record struct LoopSplit(double EpochStartMs, double BetweenBatchesUs, double InStepUs, double EpochEndMs);
+internal readonly record struct LoopSplit(double FirstEpochStartMs, double LaterEpochStartMs, double BetweenBatchesUs, double InStepUs, double EpochEndMs);
