@@ -61,6 +61,10 @@ internal sealed class EngineOverheadBenchmark
                 () => [FromRaw(raw.TrainFrom(bridge, s))]));
             sides.Add(new(["engine over the data bridge"], ["TrainingEngine + SupervisedTrainStep + DataViewBatchSource, without the trainer around them"],
                 () => [RunEngine(raw, bridge, withAccuracy: true)]));
+            var deepBridge = new DataViewBatchSource(data, [BatchColumn.Features(), BatchColumn.ClassLabel()],
+                new BatchSourceOptions { BatchSize = s.BatchSize, Shuffle = true, Seed = s.Seed, PrefetchBatches = 8 });
+            sides.Add(new(["engine over the data bridge, prefetch 8"], ["as above with BatchSourceOptions.PrefetchBatches = 8 (default 2)"],
+                () => [RunEngine(raw, deepBridge, withAccuracy: true)]));
             sides.Add(new(["proposal: engine over the IDataView read once into tensors"],
                 ["TrainingEngine + SupervisedTrainStep over a prototype source that reads the IDataView once (inside epoch 1, timed) and serves epochs by index_select"],
                 () =>
