@@ -37,11 +37,16 @@ internal static class Program
         {
             repeats, datasets, threads, output,
         };
-        repeats.Validators.Add(result =>
+        RequirePositive(repeats, threads);
+        datasets.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int>() < 1)
+            var known = TabularDataset.All.Select(d => d.Data.Name).ToArray();
+            foreach (string name in result.GetValueOrDefault<string[]>() ?? [])
             {
-                result.AddError("--repeats must be at least 1.");
+                if (!known.Contains(name))
+                {
+                    result.AddError($"Unknown data set '{name}'; choose from {string.Join(", ", known)}.");
+                }
             }
         });
         command.SetAction(parse =>
@@ -83,6 +88,31 @@ internal static class Program
         {
             rows, features, classes, hidden, batchSize, epochs, threads, warmup, rounds, breakdown, output,
         };
+        RequirePositive(rows, features, batchSize, epochs, threads, rounds);
+        classes.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 2)
+            {
+                result.AddError("--classes must be at least 2.");
+            }
+        });
+        warmup.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 0)
+            {
+                result.AddError("--warmup must be zero or more.");
+            }
+        });
+        hidden.Validators.Add(result =>
+        {
+            foreach (string width in (result.GetValueOrDefault<string>() ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!int.TryParse(width, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) || value < 1)
+                {
+                    result.AddError($"--hidden takes positive widths separated by commas, e.g. 128,64; got '{width}'.");
+                }
+            }
+        });
         command.SetAction(parse =>
         {
             var settings = new EngineOverheadSettings(
@@ -113,6 +143,20 @@ internal static class Program
             return 0;
         });
         return command;
+    }
+
+    private static void RequirePositive(params Option<int>[] options)
+    {
+        foreach (var option in options)
+        {
+            option.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int>() < 1)
+                {
+                    result.AddError($"{option.Name} must be at least 1.");
+                }
+            });
+        }
     }
 
     private static void Emit(string report, FileInfo? output)
