@@ -102,7 +102,7 @@ public sealed class SupervisedTrainStep : ITrainStep
         }
 
         optimizer.step();
-        metrics.AddMean(TrainingLogs.Loss, loss.item<float>(), batch.RowCount);
+        metrics.AddMean(TrainingLogs.Loss, loss, batch.RowCount);
         using (no_grad())
         {
             metrics.Update(output.detach(), label);
@@ -116,7 +116,7 @@ public sealed class SupervisedTrainStep : ITrainStep
         ArgumentNullException.ThrowIfNull(metrics);
         var label = batch.Label.to(_device);
         var output = _network.forward(batch.Features.to(_device));
-        metrics.AddMean(TrainingLogs.Loss, _loss(output, label).item<float>(), batch.RowCount);
+        metrics.AddMean(TrainingLogs.Loss, _loss(output, label), batch.RowCount);
         metrics.Update(output, label);
     }
 }

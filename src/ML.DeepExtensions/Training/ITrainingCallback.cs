@@ -32,7 +32,10 @@ public interface ITrainingCallback
     {
     }
 
-    /// <summary>After a training batch, with running values for the epoch so far.</summary>
+    /// <summary>
+    /// After a training batch, with running values for the epoch so far. The engine computes these
+    /// values (a device synchronisation) only when some callback implements this method.
+    /// </summary>
     void OnBatchEnd(TrainingSession session, long globalStep, TrainingLogs logs)
     {
     }

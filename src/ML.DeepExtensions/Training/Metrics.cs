@@ -25,7 +25,7 @@ public interface IMetric
 /// <summary>Classification accuracy: argmax of [N, K] logits, or logit &gt; 0 for binary [N] outputs.</summary>
 public sealed class AccuracyMetric : IMetric
 {
-    private long _correct;
+    private readonly DeviceSum _correct = new();
     private long _total;
 
     /// <inheritdoc />
@@ -38,21 +38,25 @@ public sealed class AccuracyMetric : IMetric
         ArgumentNullException.ThrowIfNull(target);
         using var predicted = output.dim() > 1 ? output.argmax(1) : output.gt(0).to(target.dtype);
         using var hits = predicted.eq(target.view(predicted.shape)).sum();
-        _correct += hits.item<long>();
+        _correct.Add(hits);
         _total += predicted.shape[0];
     }
 
     /// <inheritdoc />
-    public double Result() => _total == 0 ? double.NaN : (double)_correct / _total;
+    public double Result() => _total == 0 ? double.NaN : _correct.Value / _total;
 
     /// <inheritdoc />
-    public void Reset() => (_correct, _total) = (0, 0);
+    public void Reset()
+    {
+        _correct.Reset();
+        _total = 0;
+    }
 }
 
 /// <summary>Mean absolute error of a regression output.</summary>
 public sealed class MeanAbsoluteErrorMetric : IMetric
 {
-    private double _sum;
+    private readonly DeviceSum _sum = new();
     private long _count;
 
     /// <inheritdoc />
@@ -64,21 +68,25 @@ public sealed class MeanAbsoluteErrorMetric : IMetric
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(target);
         using var error = (output.view(-1) - target.view(-1)).abs().sum();
-        _sum += error.to_type(ScalarType.Float64).item<double>();
+        _sum.Add(error);
         _count += target.shape[0];
     }
 
     /// <inheritdoc />
-    public double Result() => _count == 0 ? double.NaN : _sum / _count;
+    public double Result() => _count == 0 ? double.NaN : _sum.Value / _count;
 
     /// <inheritdoc />
-    public void Reset() => (_sum, _count) = (0, 0);
+    public void Reset()
+    {
+        _sum.Reset();
+        _count = 0;
+    }
 }
 
 /// <summary>Root mean squared error of a regression output.</summary>
 public sealed class RootMeanSquaredErrorMetric : IMetric
 {
-    private double _sum;
+    private readonly DeviceSum _sum = new();
     private long _count;
 
     /// <inheritdoc />
@@ -90,15 +98,19 @@ public sealed class RootMeanSquaredErrorMetric : IMetric
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(target);
         using var error = (output.view(-1) - target.view(-1)).square().sum();
-        _sum += error.to_type(ScalarType.Float64).item<double>();
+        _sum.Add(error);
         _count += target.shape[0];
     }
 
     /// <inheritdoc />
-    public double Result() => _count == 0 ? double.NaN : Math.Sqrt(_sum / _count);
+    public double Result() => _count == 0 ? double.NaN : Math.Sqrt(_sum.Value / _count);
 
     /// <inheritdoc />
-    public void Reset() => (_sum, _count) = (0, 0);
+    public void Reset()
+    {
+        _sum.Reset();
+        _count = 0;
+    }
 }
 
 /// <summary>
@@ -108,6 +120,7 @@ public sealed class RootMeanSquaredErrorMetric : IMetric
 public sealed class StepMetrics
 {
     private readonly Dictionary<string, (double Sum, long Rows)> _means = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (DeviceSum Sum, long Rows)> _deviceMeans = new(StringComparer.Ordinal);
 
     /// <summary>Creates the accumulator over <paramref name="metrics"/>.</summary>
     public StepMetrics(IReadOnlyList<IMetric> metrics)
@@ -126,6 +139,27 @@ public sealed class StepMetrics
         _means[name] = (current.Sum + (batchMean * rows), current.Rows + rows);
     }
 
+    /// <summary>
+    /// Adds a per-batch mean held in a scalar tensor (a loss) without reading it back: the sum stays
+    /// on the device until a value is needed, so training does not synchronise every batch.
+    /// </summary>
+    public void AddMean(string name, Tensor batchMean, long rows)
+    {
+        ArgumentNullException.ThrowIfNull(batchMean);
+        if (!_deviceMeans.TryGetValue(name, out var current))
+        {
+            current = (new DeviceSum(), 0);
+        }
+
+        using (no_grad())
+        using (var weighted = batchMean.detach() * rows)
+        {
+            current.Sum.Add(weighted);
+        }
+
+        _deviceMeans[name] = (current.Sum, current.Rows + rows);
+    }
+
     /// <summary>Updates every metric with one batch's outputs and targets.</summary>
     public void Update(Tensor output, Tensor target)
     {
@@ -139,6 +173,12 @@ public sealed class StepMetrics
     public void Reset()
     {
         _means.Clear();
+        foreach (var (sum, _) in _deviceMeans.Values)
+        {
+            sum.Reset();
+        }
+
+        _deviceMeans.Clear();
         foreach (var metric in Metrics)
         {
             metric.Reset();
@@ -154,9 +194,47 @@ public sealed class StepMetrics
             logs[prefix + name] = rows == 0 ? double.NaN : sum / rows;
         }
 
+        foreach (var (name, (sum, rows)) in _deviceMeans)
+        {
+            logs[prefix + name] = rows == 0 ? double.NaN : sum.Value / rows;
+        }
+
         foreach (var metric in Metrics)
         {
             logs[prefix + metric.Name] = metric.Result();
         }
+    }
+}
+
+/// <summary>
+/// A running sum kept in a float64 scalar tensor on the device of the values added. Reading
+/// <see cref="Value"/> synchronises once; adding does not. Lives outside every dispose scope.
+/// </summary>
+internal sealed class DeviceSum
+{
+    private Tensor? _sum;
+
+    public double Value => _sum is null ? 0 : _sum.item<double>();
+
+    public void Add(Tensor value)
+    {
+        using (no_grad())
+        {
+            if (_sum is null)
+            {
+                _sum = value.detach().to_type(ScalarType.Float64).sum().DetachFromDisposeScope();
+            }
+            else
+            {
+                using var addend = value.detach().to_type(ScalarType.Float64).sum();
+                _sum.add_(addend);
+            }
+        }
+    }
+
+    public void Reset()
+    {
+        _sum?.Dispose();
+        _sum = null;
     }
 }

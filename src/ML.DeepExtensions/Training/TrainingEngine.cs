@@ -63,6 +63,7 @@ public sealed class TrainingEngine
 
         callbackObjects.AddRange(_options.Callbacks);
         var callbacks = new CallbackList(callbackObjects);
+        bool batchLogsWanted = callbackObjects.Any(ImplementsBatchEnd);
         var baseRates = step.Optimizers.Select(o => o.ParamGroups.Select(g => g.LearningRate).ToArray()).ToArray();
         var plateau = ReduceOnPlateauSchedule.FindIn(_options.LearningRateSchedule);
         var plateauMonitor = plateau is null ? null : new MetricMonitor(plateau.Monitor, plateau.Mode, plateau.MinDelta);
@@ -131,7 +132,7 @@ public sealed class TrainingEngine
                 random.manual_seed(DeriveSeed(seed, epoch));
                 callbacks.OnEpochBegin(session, epoch);
                 var logs = new TrainingLogs();
-                RunTrainingEpoch(step, train, session, callbacks, trainMetrics, baseRates, plateauFactor);
+                RunTrainingEpoch(step, train, session, callbacks, trainMetrics, baseRates, plateauFactor, batchLogsWanted);
                 trainMetrics.WriteTo(logs);
                 if (validation is not null)
                 {
@@ -161,6 +162,8 @@ public sealed class TrainingEngine
         finally
         {
             step.Model.eval();
+            trainMetrics.Reset();
+            validationMetrics.Reset();
         }
 
         callbacks.OnTrainEnd(session);
@@ -169,7 +172,7 @@ public sealed class TrainingEngine
 
     private void RunTrainingEpoch(
         ITrainStep step, IBatchSource train, TrainingSession session, CallbackList callbacks,
-        StepMetrics metrics, double[][] baseRates, double plateauFactor)
+        StepMetrics metrics, double[][] baseRates, double plateauFactor, bool batchLogsWanted)
     {
         metrics.Reset();
         step.Model.train();
@@ -191,8 +194,15 @@ public sealed class TrainingEngine
             session.LearningRate = baseRates.Length > 0 && baseRates[0].Length > 0 ? baseRates[0][0] * factor : 0;
             callbacks.OnBatchBegin(session, session.GlobalStep);
             step.TrainBatch(batches.Current, metrics);
+
+            // Reading metric values synchronises with the device, so batch logs are built only for
+            // callbacks that implement OnBatchEnd.
             var batchLogs = new TrainingLogs();
-            metrics.WriteTo(batchLogs);
+            if (batchLogsWanted)
+            {
+                metrics.WriteTo(batchLogs);
+            }
+
             callbacks.OnBatchEnd(session, session.GlobalStep, batchLogs);
             session.GlobalStep++;
         }
@@ -253,6 +263,14 @@ public sealed class TrainingEngine
         }
 
         CheckpointFile.Write(Path.Combine(directory, CheckpointFile.FileName(completedEpochs)), contents);
+    }
+
+    /// <summary>True when the callback's class implements OnBatchEnd rather than inheriting the empty default.</summary>
+    private static bool ImplementsBatchEnd(ITrainingCallback callback)
+    {
+        var map = callback.GetType().GetInterfaceMap(typeof(ITrainingCallback));
+        int index = Array.FindIndex(map.InterfaceMethods, m => m.Name == nameof(ITrainingCallback.OnBatchEnd));
+        return map.TargetMethods[index].DeclaringType != typeof(ITrainingCallback);
     }
 
     /// <summary>A well-mixed per-epoch seed (SplitMix64 finaliser), so epochs do not share random streams.</summary>
