@@ -62,9 +62,8 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
 
     public bool MoveNext()
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         _current = null;
-        if (_finished)
+        if (_finished || _disposed)
         {
             return false;
         }

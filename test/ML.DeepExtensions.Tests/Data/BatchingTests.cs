@@ -1,0 +1,114 @@
+using Microsoft.ML.Data;
+using ML.DeepExtensions.Data;
+using static TorchSharp.torch;
+
+namespace ML.DeepExtensions.Tests.Data;
+
+[TestClass]
+public sealed class BatchingTests
+{
+    private static GeneratedDataView Ids(long rows, bool reportsCount = true) =>
+        new(rows, GeneratedColumn.Scalar("Id", NumberDataViewType.Single, r => (float)r)) { ReportsRowCount = reportsCount };
+
+    [TestMethod]
+    public void LastPartialBatchIsKeptByDefault()
+    {
+        var source = new DataViewBatchSource(Ids(10), [new BatchColumn("id", "Id")], new BatchSourceOptions { BatchSize = 4 });
+        var epoch = EpochData.Read(source);
+
+        Expect.Values(epoch.BatchSizes, 4, 4, 2);
+        Assert.AreEqual(10L, source.RowCount);
+        Assert.AreEqual(3L, source.BatchesPerEpoch);
+    }
+
+    [TestMethod]
+    public void DropLastPartialBatchLeavesItOut()
+    {
+        var source = new DataViewBatchSource(Ids(10), [new BatchColumn("id", "Id")],
+            new BatchSourceOptions { BatchSize = 4, DropLastPartialBatch = true });
+        var epoch = EpochData.Read(source);
+
+        Expect.Values(epoch.BatchSizes, 4, 4);
+        Assert.AreEqual(2L, source.BatchesPerEpoch);
+    }
+
+    [TestMethod]
+    public void ExactMultipleOfBatchSizeHasNoPartialBatch()
+    {
+        var source = new DataViewBatchSource(Ids(12), [new BatchColumn("id", "Id")],
+            new BatchSourceOptions { BatchSize = 4, DropLastPartialBatch = true });
+
+        Expect.Values(EpochData.Read(source).BatchSizes, 4, 4, 4);
+        Assert.AreEqual(3L, source.BatchesPerEpoch);
+    }
+
+    [TestMethod]
+    public void RowCountIsUnknownForALazyViewUntilAnEpochCompletes()
+    {
+        var source = new DataViewBatchSource(Ids(1005, reportsCount: false), [new BatchColumn("id", "Id")], new BatchSourceOptions { BatchSize = 10 });
+        Assert.IsNull(source.RowCount);
+        Assert.IsNull(source.BatchesPerEpoch);
+
+        // An abandoned epoch does not count (the reader stops long before the end).
+        using (NewDisposeScope())
+        {
+            foreach (var batch in source.GetBatches(0))
+            {
+                break;
+            }
+        }
+
+        Assert.IsNull(source.RowCount);
+        EpochData.Read(source);
+        Assert.AreEqual(1005L, source.RowCount);
+        Assert.AreEqual(101L, source.BatchesPerEpoch);
+    }
+
+    [TestMethod]
+    public void CountRowsCountsWithOnePassAndRemembers()
+    {
+        var view = Ids(25, reportsCount: false);
+        var source = new DataViewBatchSource(view, [new BatchColumn("id", "Id")]);
+
+        Assert.AreEqual(25L, source.CountRows());
+        Assert.AreEqual(25L, source.RowCount);
+        long produced = view.RowsProduced;
+        Assert.AreEqual(25L, source.CountRows());
+        Assert.AreEqual(produced, view.RowsProduced, "the count is remembered");
+    }
+
+    [TestMethod]
+    public void OptionsRejectInvalidValues()
+    {
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new BatchSourceOptions { BatchSize = 0 });
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new BatchSourceOptions { BatchSize = -3 });
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new BatchSourceOptions { ShuffleBufferSize = 0 });
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new BatchSourceOptions { PrefetchBatches = 0 });
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new BatchSourceOptions { PrefetchBatches = 9 });
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new BatchSourceOptions { MissingValues = (MissingValuePolicy)7 });
+    }
+
+    [TestMethod]
+    public void OptionsHaveDocumentedDefaults()
+    {
+        var options = new BatchSourceOptions();
+
+        Assert.AreEqual(32, options.BatchSize);
+        Assert.IsTrue(options.Shuffle);
+        Assert.IsNull(options.ShuffleBufferSize);
+        Assert.AreEqual(0, options.Seed);
+        Assert.IsFalse(options.DropLastPartialBatch);
+        Assert.AreEqual(MissingValuePolicy.Error, options.MissingValues);
+        Assert.AreEqual(2, options.PrefetchBatches);
+    }
+
+    [TestMethod]
+    public void AutomaticShuffleBufferIsBoundedByBytesPerRow()
+    {
+        var narrow = new GeneratedDataView(1, GeneratedColumn.Scalar("x", NumberDataViewType.Single, r => 0f)) { ReportsRowCount = false };
+        var wide = new GeneratedDataView(1, GeneratedColumn.Dense<float>("x", NumberDataViewType.Single, 3 * 32 * 32, (r, v) => { })) { ReportsRowCount = false };
+
+        Assert.AreEqual(BatchSourceOptions.MaximumAutomaticShuffleBufferRows, new DataViewBatchSource(narrow, [BatchColumn.Features("x")]).ShuffleBufferSize);
+        Assert.AreEqual(5461, new DataViewBatchSource(wide, [BatchColumn.Features("x")]).ShuffleBufferSize);
+    }
+}
