@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.ML;
 
 namespace ML.DeepExtensions.Data;
@@ -42,8 +41,7 @@ namespace ML.DeepExtensions.Data;
 /// </example>
 public sealed class DataViewBatchSource : IBatchSource
 {
-    private readonly ConcurrentBag<RowStore> _batchStores = [];
-    private RowStore? _shuffleStore;
+    private RowStore? _slotStore;
     private long _rowCount;
 
     /// <summary>Creates a source that reads every row of <paramref name="data"/>.</summary>
@@ -248,27 +246,8 @@ public sealed class DataViewBatchSource : IBatchSource
 
     internal void ObserveRowCount(long rows) => Interlocked.Exchange(ref _rowCount, rows);
 
-    internal RowStore RentBatchStore()
-    {
-        if (!_batchStores.TryTake(out var store))
-        {
-            store = new RowStore(Bindings, Options.BatchSize);
-        }
+    /// <summary>The reader's slot storage, kept between epochs so that it is not reallocated each time.</summary>
+    internal RowStore RentSlotStore() => Interlocked.Exchange(ref _slotStore, null) ?? new RowStore(Bindings, 0);
 
-        store.Count = 0;
-        return store;
-    }
-
-    internal void ReturnBatchStores(IEnumerable<RowStore> stores)
-    {
-        foreach (var store in stores)
-        {
-            _batchStores.Add(store);
-        }
-    }
-
-    /// <summary>The shuffle buffer's storage, kept between epochs so that it is not reallocated each time.</summary>
-    internal RowStore RentShuffleStore() => Interlocked.Exchange(ref _shuffleStore, null) ?? new RowStore(Bindings, 0);
-
-    internal void ReturnShuffleStore(RowStore store) => Interlocked.Exchange(ref _shuffleStore, store);
+    internal void ReturnSlotStore(RowStore store) => Interlocked.Exchange(ref _slotStore, store);
 }

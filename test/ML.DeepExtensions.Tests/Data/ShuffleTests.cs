@@ -84,23 +84,18 @@ public sealed class ShuffleTests
         const int rows = 4;
         const int epochs = 40_000;
         var counts = new int[rows, rows];
-        var bindings = new[] { new BatchColumn("id", "Id") };
-        var view = Ids(rows);
-        var resolved = ColumnBindingFor(view, bindings);
         for (int epoch = 0; epoch < epochs; epoch++)
         {
-            var store = new RowStore(resolved, 0);
-            var buffer = new ShuffleBuffer(store, rows, SplitMix64.ForEpoch(0, epoch));
-            for (int r = 0; r < rows; r++)
+            var buffer = new ShuffleBuffer(rows, SplitMix64.ForEpoch(0, epoch));
+            for (int row = 0; row < rows; row++)
             {
-                store.Floats[0][buffer.FreeRow] = r;
-                Assert.IsFalse(buffer.Add(out _));
+                Assert.AreEqual(-1, buffer.Add(row), "nothing is emitted while the buffer fills");
             }
 
             int position = 0;
             while (buffer.TryDrain(out int emitted))
             {
-                counts[(int)store.Floats[0][emitted], position++]++;
+                counts[emitted, position++]++;
             }
         }
 
@@ -108,6 +103,29 @@ public sealed class ShuffleTests
         {
             Assert.IsInRange(9_500, 10_500, count);
         }
+    }
+
+    [TestMethod]
+    public void FullShuffleBufferEmitsARandomBufferedRowForEachNewOne()
+    {
+        var buffer = new ShuffleBuffer(3, SplitMix64.ForEpoch(1, 0));
+        var emitted = new List<int>();
+        for (int row = 0; row < 10; row++)
+        {
+            int slot = buffer.Add(row);
+            if (slot >= 0)
+            {
+                Assert.IsLessThan(row, slot, "only rows already buffered come out");
+                emitted.Add(slot);
+            }
+        }
+
+        while (buffer.TryDrain(out int slot))
+        {
+            emitted.Add(slot);
+        }
+
+        CollectionAssert.AreEquivalent(Enumerable.Range(0, 10).ToList(), emitted);
     }
 
     [TestMethod]
@@ -129,7 +147,4 @@ public sealed class ShuffleTests
 
         Expect.Values(Enumerable.Range(0, 6).Select(_ => random.NextInt32(1000)), 40, 197, 134, 577, 530, 413);
     }
-
-    private static ColumnBinding[] ColumnBindingFor(GeneratedDataView view, BatchColumn[] columns) =>
-        ColumnBinding.ResolveAll(view.Schema, columns, nameof(columns));
 }
