@@ -25,19 +25,20 @@ namespace ML.DeepExtensions.Data;
 /// </para>
 /// </remarks>
 /// <example>
+/// A training loop that frees each step's tensors, the batch's included:
 /// <code>
 /// var source = new DataViewBatchSource(data,
 ///     [BatchColumn.Features("Features"), BatchColumn.ClassLabel("Label")],
 ///     new BatchSourceOptions { BatchSize = 64, Seed = 1 });
-/// foreach (var batch in source.GetBatches(epoch: 0))
+/// using var batches = source.GetBatches(epoch).GetEnumerator();
+/// while (true)
 /// {
-///     using var scope = torch.NewDisposeScope();
-///     var loss = criterion.forward(model.forward(batch.Features), batch.Label);
-///     // ...
+///     using var scope = torch.NewDisposeScope(); // open before MoveNext: the batch is created in it
+///     if (!batches.MoveNext()) break;
+///     var loss = criterion.forward(model.forward(batches.Current.Features), batches.Current.Label);
+///     // backward, optimizer step ...
 /// }
 /// </code>
-/// Note that the batch's tensors are created before the loop body's scope opens; the training engine
-/// opens its scope around <c>MoveNext</c> instead.
 /// </example>
 public sealed class DataViewBatchSource : IBatchSource
 {
@@ -84,6 +85,8 @@ public sealed class DataViewBatchSource : IBatchSource
         }
 
         ShuffleBufferSize = (int)buffer;
+        PrefetchBatches = Options.PrefetchBatches ?? (int)Math.Clamp(
+            BatchSourceOptions.AutomaticPrefetchBytes / (bytesPerRow * Options.BatchSize), 2, 64);
     }
 
     /// <summary>
@@ -133,6 +136,9 @@ public sealed class DataViewBatchSource : IBatchSource
 
     /// <summary>The shuffle buffer size in rows actually used (the automatic size resolved, capped by a known row count).</summary>
     public int ShuffleBufferSize { get; }
+
+    /// <summary>The prefetch depth in batches actually used (the automatic depth resolved).</summary>
+    public int PrefetchBatches { get; }
 
     /// <summary>
     /// Rows per epoch once known: from the data view when it reports a count and every row is kept,
@@ -194,7 +200,8 @@ public sealed class DataViewBatchSource : IBatchSource
     /// <c>MoveNext</c> throws <see cref="OperationCanceledException"/>) or when the enumerator is
     /// disposed, for example by leaving a <c>foreach</c> early. An exception of the reader (a data
     /// error, a failing data view) is rethrown by <c>MoveNext</c> with its original type and message,
-    /// after the batches read before it.
+    /// after the batches read before it. Dispose an enumerator obtained by hand (<c>foreach</c> and
+    /// LINQ do it): until then its reader thread and cursor stay open, waiting for it.
     /// </remarks>
     public IEnumerable<TensorBatch> GetBatches(int epoch, CancellationToken cancellationToken = default) =>
         new EpochBatches(this, epoch, cancellationToken);

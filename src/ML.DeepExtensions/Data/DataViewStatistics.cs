@@ -110,13 +110,20 @@ public static class DataViewStatistics
                 _m2 = new double[binding.Width];
             }
 
-            if (binding.Column.Conversion == BatchColumnConversion.BinaryTarget || binding.ItemType is BooleanDataViewType)
+            if (binding.Column.Conversion == BatchColumnConversion.BinaryTarget)
             {
                 _classCounts = new long[2];
             }
-            else if (binding.Column.Conversion == BatchColumnConversion.ClassIndex && binding.KeyCount <= MaximumCountedClasses)
+            else if (binding.Column.Conversion == BatchColumnConversion.ClassIndex)
             {
-                _classCounts = new long[(int)binding.KeyCount];
+                if (binding.ItemType is BooleanDataViewType)
+                {
+                    _classCounts = new long[2];
+                }
+                else if (binding.KeyCount <= MaximumCountedClasses)
+                {
+                    _classCounts = new long[(int)binding.KeyCount];
+                }
             }
         }
 

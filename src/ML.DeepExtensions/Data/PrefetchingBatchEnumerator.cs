@@ -38,9 +38,9 @@ internal sealed class SlotBatch(int batchSize)
 /// </para>
 /// <para>
 /// There are <c>PrefetchBatches + 1</c> batch objects and just enough slots for the shuffle buffer
-/// plus those batches, so the producer runs at most that far ahead. It blocks only waiting for a
-/// batch to come back, which is also where cancellation or <see cref="Dispose"/> stops it; between
-/// rows it checks the token.
+/// plus those batches, so the producer runs at most that far ahead. It blocks only waiting for
+/// batches to come back (see <see cref="ReturnedBatches"/>), which is also where cancellation or
+/// <see cref="Dispose"/> stops it; between rows it checks the token.
 /// </para>
 /// </remarks>
 internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
@@ -50,7 +50,8 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
     private readonly CancellationToken _cancellationToken;
     private readonly CancellationTokenSource _stop;
     private readonly BlockingCollection<SlotBatch> _ready = new();
-    private readonly BlockingCollection<SlotBatch> _returned = new();
+    private readonly ReturnedBatches _returned = new();
+    private readonly Action<SlotBatch> _recycle;
     private readonly ColumnBinding[] _bindings;
     private readonly int _batchSize;
     private readonly int _batchCount;
@@ -76,7 +77,8 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _bindings = source.Bindings;
         _batchSize = source.Options.BatchSize;
-        _batchCount = source.Options.PrefetchBatches + 1;
+        _batchCount = source.PrefetchBatches + 1;
+        _recycle = Recycle;
     }
 
     public TensorBatch Current => _current ?? throw new InvalidOperationException("MoveNext has not returned true.");
@@ -141,7 +143,6 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
 
         _stop.Dispose();
         _ready.Dispose();
-        _returned.Dispose();
     }
 
     private void Start()
@@ -301,7 +302,9 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
     {
         if (_spareBatches.Count == 0)
         {
-            Recycle(_returned.Take(token));
+            // Every batch is queued or being converted: wait until half of them are back, then
+            // refill them in one go.
+            _returned.TakeAll(Math.Max(1, _batchCount / 2), _recycle, token);
         }
 
         var batch = _spareBatches.Pop();
@@ -319,8 +322,9 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
                 return _nextFreshSlot++;
             }
 
-            // Every slot is buffered or in a batch: wait for the consumer to hand one back.
-            Recycle(_returned.Take(token));
+            // Every other slot is buffered or in a batch. The slot count leaves one spare, so a
+            // returned batch holds free slots and this does not wait.
+            _returned.TakeAll(1, _recycle, token);
         }
 
         return _freeSlots[--_freeCount];

@@ -84,7 +84,7 @@ public sealed class BatchingTests
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new BatchSourceOptions { BatchSize = -3 });
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new BatchSourceOptions { ShuffleBufferSize = 0 });
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new BatchSourceOptions { PrefetchBatches = 0 });
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new BatchSourceOptions { PrefetchBatches = 9 });
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new BatchSourceOptions { PrefetchBatches = 257 });
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new BatchSourceOptions { MissingValues = (MissingValuePolicy)7 });
     }
 
@@ -99,7 +99,7 @@ public sealed class BatchingTests
         Assert.AreEqual(0, options.Seed);
         Assert.IsFalse(options.DropLastPartialBatch);
         Assert.AreEqual(MissingValuePolicy.Error, options.MissingValues);
-        Assert.AreEqual(2, options.PrefetchBatches);
+        Assert.IsNull(options.PrefetchBatches);
     }
 
     [TestMethod]
@@ -110,5 +110,19 @@ public sealed class BatchingTests
 
         Assert.AreEqual(BatchSourceOptions.MaximumAutomaticShuffleBufferRows, new DataViewBatchSource(narrow, [BatchColumn.Features("x")]).ShuffleBufferSize);
         Assert.AreEqual(5461, new DataViewBatchSource(wide, [BatchColumn.Features("x")]).ShuffleBufferSize);
+    }
+
+    [TestMethod]
+    public void AutomaticPrefetchDepthIsBoundedByBytesPerBatch()
+    {
+        var narrow = new GeneratedDataView(1, GeneratedColumn.Scalar("x", NumberDataViewType.Single, r => 0f));
+        var image = new GeneratedDataView(1, GeneratedColumn.Dense<float>("x", NumberDataViewType.Single, 784, (r, v) => { }));
+        var large = new GeneratedDataView(1, GeneratedColumn.Dense<float>("x", NumberDataViewType.Single, 3 * 224 * 224, (r, v) => { }));
+
+        Assert.AreEqual(64, new DataViewBatchSource(narrow, [BatchColumn.Features("x")]).PrefetchBatches);
+        // 8 MiB / (64 rows x 3,136 bytes) = 41 batches.
+        Assert.AreEqual(41, new DataViewBatchSource(image, [BatchColumn.Features("x")], new BatchSourceOptions { BatchSize = 64 }).PrefetchBatches);
+        Assert.AreEqual(2, new DataViewBatchSource(large, [BatchColumn.Features("x")]).PrefetchBatches);
+        Assert.AreEqual(5, new DataViewBatchSource(large, [BatchColumn.Features("x")], new BatchSourceOptions { PrefetchBatches = 5 }).PrefetchBatches);
     }
 }

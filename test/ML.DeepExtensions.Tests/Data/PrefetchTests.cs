@@ -237,7 +237,7 @@ public sealed class PrefetchTests
         Assert.AreEqual(rows, consumed);
         Assert.AreEqual(rows / 2, positives);
         // The reader is never further ahead than the shuffle buffer plus the prefetch pool.
-        Assert.IsLessThanOrEqualTo(buffer + 1 + batchSize * (options.PrefetchBatches + 2), maxAhead);
+        Assert.IsLessThanOrEqualTo(buffer + 1 + (batchSize * (options.PrefetchBatches!.Value + 2)), maxAhead);
         // Materialising the features alone would take 64 MB; streaming allocates a small fraction.
         Assert.IsLessThan(16L * 1024 * 1024, allocated, $"allocated {allocated:N0} bytes");
     }

@@ -121,6 +121,17 @@ public sealed class StatisticsTests
     }
 
     [TestMethod]
+    public void BooleanFeatureHasMeansButNoClassCounts()
+    {
+        var view = new GeneratedDataView(4, GeneratedColumn.Scalar("flag", BooleanDataViewType.Instance, r => r == 0));
+        var flag = DataViewStatistics.Compute(view, [BatchColumn.Features("flag")])[BatchRoles.Features];
+
+        Assert.AreEqual(0.25, flag.Mean![0], 1e-12);
+        Assert.IsNull(flag.ClassCounts);
+        Assert.AreEqual(0, flag.ObservedClassCount);
+    }
+
+    [TestMethod]
     public void BinaryTargetGivesCountsAndPositiveRate()
     {
         var view = new GeneratedDataView(8, GeneratedColumn.Scalar("Label", NumberDataViewType.Double, r => r < 2 ? 1.0 : 0.0));
