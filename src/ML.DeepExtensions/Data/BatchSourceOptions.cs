@@ -130,6 +130,20 @@ public sealed record BatchSourceOptions
     }
 
     /// <summary>
+    /// Whether, when shuffling, the next epoch starts reading as soon as the current epoch's rows have
+    /// all been read. Default <see langword="true"/>.
+    /// </summary>
+    /// <remarks>
+    /// A shuffled epoch cannot emit its first row before its buffer is full, so its first batch would
+    /// otherwise wait for a buffer's worth of reading. With this on, epoch <c>e + 1</c> fills its
+    /// buffer while epoch <c>e</c> drains, and <c>GetBatches(e + 1)</c> takes it over. The order of
+    /// every epoch is unchanged (it depends only on seed and epoch). The cost is a second buffer
+    /// during the overlap; a prepared epoch that nobody asks for within 10 seconds stops and closes
+    /// its cursor. Asking for another epoch discards it.
+    /// </remarks>
+    public bool PrepareNextEpoch { get; init; } = true;
+
+    /// <summary>
     /// Batches the background reader may prepare ahead of training, from 1 to 256, or
     /// <see langword="null"/> (the default) for an automatic depth: as many batches as fit in
     /// <see cref="AutomaticPrefetchBytes"/>, clamped to [2, 64].

@@ -43,6 +43,7 @@ namespace ML.DeepExtensions.Data;
 public sealed class DataViewBatchSource : IBatchSource
 {
     private RowStore? _slotStore;
+    private PrefetchingBatchEnumerator? _preparedEpoch;
     private long _rowCount;
 
     /// <summary>Creates a source that reads every row of <paramref name="data"/>.</summary>
@@ -252,6 +253,49 @@ public sealed class DataViewBatchSource : IBatchSource
     }
 
     internal void ObserveRowCount(long rows) => Interlocked.Exchange(ref _rowCount, rows);
+
+    /// <summary>
+    /// How long a prepared next epoch waits to be asked for before it stops reading and closes its
+    /// cursor. Settable for tests.
+    /// </summary>
+    internal TimeSpan PreparedEpochLifetime { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The prepared next epoch, if any (for tests).</summary>
+    internal PrefetchingBatchEnumerator? PreparedEpoch => Volatile.Read(ref _preparedEpoch);
+
+    /// <summary>The enumeration for <see cref="GetBatches"/>: the prepared one when it is for this epoch, otherwise a new one.</summary>
+    internal IEnumerator<TensorBatch> OpenEpoch(int epoch, CancellationToken cancellationToken)
+    {
+        var prepared = Interlocked.Exchange(ref _preparedEpoch, null);
+        if (prepared is not null)
+        {
+            if (prepared.Epoch == epoch && prepared.TryAdopt(cancellationToken))
+            {
+                return prepared;
+            }
+
+            prepared.Dispose();
+        }
+
+        return new PrefetchingBatchEnumerator(this, epoch, adopted: true, cancellationToken);
+    }
+
+    /// <summary>Starts reading <paramref name="epoch"/> ahead of time, unless disabled or another epoch is already prepared.</summary>
+    internal void PrepareEpoch(int epoch)
+    {
+        // int.MinValue is epoch int.MaxValue + 1 wrapped around: there is no next epoch to prepare.
+        if (!ShuffleEnabled || !Options.PrepareNextEpoch || epoch == int.MinValue || Volatile.Read(ref _preparedEpoch) is not null)
+        {
+            return;
+        }
+
+        var prepared = new PrefetchingBatchEnumerator(this, epoch, adopted: false, CancellationToken.None);
+        prepared.StartEarly();
+        if (Interlocked.CompareExchange(ref _preparedEpoch, prepared, null) is not null)
+        {
+            prepared.Dispose();
+        }
+    }
 
     /// <summary>The reader's slot storage, kept between epochs so that it is not reallocated each time.</summary>
     internal RowStore RentSlotStore() => Interlocked.Exchange(ref _slotStore, null) ?? new RowStore(Bindings, 0);

@@ -136,11 +136,12 @@ public static class DataViewStatistics
                 var values = store.Floats[_binding.StorageIndex].AsSpan(0, width);
                 var mean = _mean!;
                 var m2 = _m2!;
+                double inverseCount = 1.0 / count;
                 for (int i = 0; i < values.Length; i++)
                 {
                     double x = values[i];
                     double delta = x - mean[i];
-                    mean[i] += delta / count;
+                    mean[i] += delta * inverseCount;
                     m2[i] += delta * (x - mean[i]);
                 }
 

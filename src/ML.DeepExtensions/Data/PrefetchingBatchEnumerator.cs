@@ -10,7 +10,7 @@ namespace ML.DeepExtensions.Data;
 /// <summary>One epoch of a <see cref="DataViewBatchSource"/>; each enumeration reads the data afresh.</summary>
 internal sealed class EpochBatches(DataViewBatchSource source, int epoch, CancellationToken cancellationToken) : IEnumerable<TensorBatch>
 {
-    public IEnumerator<TensorBatch> GetEnumerator() => new PrefetchingBatchEnumerator(source, epoch, cancellationToken);
+    public IEnumerator<TensorBatch> GetEnumerator() => source.OpenEpoch(epoch, cancellationToken);
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }
@@ -42,13 +42,19 @@ internal sealed class SlotBatch(int batchSize)
 /// batches to come back (see <see cref="ReturnedBatches"/>), which is also where cancellation or
 /// <see cref="Dispose"/> stops it; between rows it checks the token.
 /// </para>
+/// <para>
+/// A prepared next epoch (<see cref="BatchSourceOptions.PrepareNextEpoch"/>) is an enumerator started
+/// without a consumer. <see cref="TryAdopt"/> hands it to the caller of <c>GetBatches</c>; until then
+/// its producer waits at most <see cref="DataViewBatchSource.PreparedEpochLifetime"/> for batches to
+/// come back, and then stops, closing its cursor.
+/// </para>
 /// </remarks>
 internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
 {
     private readonly DataViewBatchSource _source;
     private readonly int _epoch;
-    private readonly CancellationToken _cancellationToken;
     private readonly CancellationTokenSource _stop;
+    private readonly object _gate = new();
     private readonly BlockingCollection<SlotBatch> _ready = new();
     private readonly ReturnedBatches _returned = new();
     private readonly Action<SlotBatch> _recycle;
@@ -59,8 +65,17 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
     private Thread? _producer;
     private ExceptionDispatchInfo? _error;
     private TensorBatch? _current;
+    private CancellationToken _cancellationToken;
+    private CancellationTokenRegistration _adoptedToken;
     private bool _finished;
     private bool _disposed;
+
+    // Guarded by _gate: whether a consumer owns this enumeration, whether the producer has read the
+    // whole cursor, whether the next epoch was prepared, and whether an unclaimed producer gave up.
+    private bool _adopted;
+    private bool _readingDone;
+    private bool _nextPrepared;
+    private bool _expired;
 
     // Producer-only state.
     private readonly Stack<SlotBatch> _spareBatches = new();
@@ -69,11 +84,16 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
     private int _nextFreshSlot;
     private int _totalSlots;
 
-    public PrefetchingBatchEnumerator(DataViewBatchSource source, int epoch, CancellationToken cancellationToken)
+    /// <param name="source">The batch source.</param>
+    /// <param name="epoch">The epoch, which seeds the shuffle.</param>
+    /// <param name="adopted">False for a prepared next epoch that no consumer has asked for yet.</param>
+    /// <param name="cancellationToken">The consumer's token; none for a prepared epoch until adopted.</param>
+    public PrefetchingBatchEnumerator(DataViewBatchSource source, int epoch, bool adopted, CancellationToken cancellationToken)
     {
         _source = source;
         _epoch = epoch;
         _cancellationToken = cancellationToken;
+        _adopted = adopted;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _bindings = source.Bindings;
         _batchSize = source.Options.BatchSize;
@@ -87,6 +107,41 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
 
     /// <summary>The producer thread, for tests that check it stops.</summary>
     internal Thread? ProducerThread => _producer;
+
+    /// <summary>The epoch this enumeration reads.</summary>
+    public int Epoch => _epoch;
+
+    /// <summary>Starts reading before any consumer asks: a prepared next epoch.</summary>
+    public void StartEarly() => Start();
+
+    /// <summary>
+    /// Makes a prepared epoch the caller's enumeration, cancelled by <paramref name="cancellationToken"/>
+    /// from now on. False if its producer already gave up waiting; the caller then starts afresh.
+    /// </summary>
+    public bool TryAdopt(CancellationToken cancellationToken)
+    {
+        bool prepareNext;
+        lock (_gate)
+        {
+            if (_expired)
+            {
+                return false;
+            }
+
+            _adopted = true;
+            prepareNext = _readingDone && !_nextPrepared;
+            _nextPrepared |= prepareNext;
+        }
+
+        _cancellationToken = cancellationToken;
+        _adoptedToken = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _stop);
+        if (prepareNext)
+        {
+            _source.PrepareEpoch(_epoch + 1);
+        }
+
+        return true;
+    }
 
     public bool MoveNext()
     {
@@ -132,6 +187,7 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
         }
 
         _disposed = true;
+        _adoptedToken.Dispose();
         _stop.Cancel();
         // Prompt: the producer checks the token between rows and while it waits, unless the data view
         // itself blocks inside MoveNext or a getter.
@@ -227,37 +283,34 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
         try
         {
             var store = _store!;
-            using var scanner = new RowScanner(_source.Data, _bindings, _source.Options.MissingValues, _source.Selection);
             var shuffle = _source.ShuffleEnabled
                 ? new ShuffleBuffer(_source.ShuffleBufferSize, SplitMix64.ForEpoch(_source.Options.Seed, _epoch))
                 : null;
             SlotBatch? filling = null;
-            int slot = -1;
             long rows = 0;
-            while (!token.IsCancellationRequested && scanner.MoveNext())
+            using (var scanner = new RowScanner(_source.Data, _bindings, _source.Options.MissingValues, _source.Selection))
             {
-                if (slot < 0)
+                int slot = -1;
+                while (!token.IsCancellationRequested && scanner.MoveNext())
                 {
-                    slot = TakeFreeSlot(store, token);
-                }
+                    if (slot < 0)
+                    {
+                        slot = TakeFreeSlot(store, token);
+                    }
 
-                if (!scanner.TryRead(store, slot))
-                {
-                    continue; // Skipped: the slot is reused for the next row.
-                }
+                    if (!scanner.TryRead(store, slot))
+                    {
+                        continue; // Skipped: the slot is reused for the next row.
+                    }
 
-                rows++;
-                int emit = shuffle is null ? slot : shuffle.Add(slot);
-                slot = -1;
-                if (emit >= 0)
-                {
-                    Emit(ref filling, emit, token);
+                    rows++;
+                    int emit = shuffle is null ? slot : shuffle.Add(slot);
+                    slot = -1;
+                    if (emit >= 0)
+                    {
+                        Emit(ref filling, emit, token);
+                    }
                 }
-            }
-
-            while (shuffle is not null && !token.IsCancellationRequested && shuffle.TryDrain(out int emit))
-            {
-                Emit(ref filling, emit, token);
             }
 
             if (token.IsCancellationRequested)
@@ -265,16 +318,21 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
                 return;
             }
 
-            if (filling is { Count: > 0 } && !_source.Options.DropLastPartialBatch)
+            _source.ObserveRowCount(rows);
+            OnReadingDone();
+            while (shuffle is not null && !token.IsCancellationRequested && shuffle.TryDrain(out int emit))
+            {
+                Emit(ref filling, emit, token);
+            }
+
+            if (!token.IsCancellationRequested && filling is { Count: > 0 } && !_source.Options.DropLastPartialBatch)
             {
                 _ready.Add(filling, CancellationToken.None);
             }
-
-            _source.ObserveRowCount(rows);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            // Stopped by the consumer or its token: nothing to report.
+            // Stopped by the consumer, its token, or an unclaimed prepared epoch giving up.
         }
         catch (Exception ex)
         {
@@ -284,6 +342,23 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
         finally
         {
             _ready.CompleteAdding();
+        }
+    }
+
+    /// <summary>The cursor is exhausted: the next epoch can start reading while this one drains.</summary>
+    private void OnReadingDone()
+    {
+        bool prepareNext;
+        lock (_gate)
+        {
+            _readingDone = true;
+            prepareNext = _adopted && !_nextPrepared;
+            _nextPrepared |= prepareNext;
+        }
+
+        if (prepareNext)
+        {
+            _source.PrepareEpoch(_epoch + 1);
         }
     }
 
@@ -300,11 +375,26 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
 
     private SlotBatch TakeBatch(CancellationToken token)
     {
-        if (_spareBatches.Count == 0)
+        while (_spareBatches.Count == 0)
         {
             // Every batch is queued or being converted: wait until half of them are back, then
-            // refill them in one go.
-            _returned.TakeAll(Math.Max(1, _batchCount / 2), _recycle, token);
+            // refill them in one go. Unclaimed, wait only so long.
+            bool adopted = Volatile.Read(ref _adopted);
+            if (_returned.TakeAll(Math.Max(1, _batchCount / 2), _recycle, adopted ? Timeout.InfiniteTimeSpan : _source.PreparedEpochLifetime, token))
+            {
+                break;
+            }
+
+            lock (_gate)
+            {
+                _expired = !_adopted;
+            }
+
+            if (_expired)
+            {
+                _stop.Cancel();
+                token.ThrowIfCancellationRequested();
+            }
         }
 
         var batch = _spareBatches.Pop();
@@ -324,7 +414,7 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
 
             // Every other slot is buffered or in a batch. The slot count leaves one spare, so a
             // returned batch holds free slots and this does not wait.
-            _returned.TakeAll(1, _recycle, token);
+            _returned.TakeAll(1, _recycle, Timeout.InfiniteTimeSpan, token);
         }
 
         return _freeSlots[--_freeCount];

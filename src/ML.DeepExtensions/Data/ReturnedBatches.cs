@@ -27,23 +27,25 @@ internal sealed class ReturnedBatches
 
     /// <summary>
     /// Hands every returned batch to <paramref name="recycle"/>, first waiting until at least
-    /// <paramref name="minimum"/> have come back.
+    /// <paramref name="minimum"/> have come back, or until <paramref name="timeout"/> has passed.
     /// </summary>
+    /// <returns>False when the timeout passed first (then nothing was taken).</returns>
     /// <exception cref="OperationCanceledException"><paramref name="token"/> was cancelled while waiting.</exception>
-    public void TakeAll(int minimum, Action<SlotBatch> recycle, CancellationToken token)
+    public bool TakeAll(int minimum, Action<SlotBatch> recycle, TimeSpan timeout, CancellationToken token)
     {
         lock (_gate)
         {
             if (_batches.Count >= minimum)
             {
                 Drain(recycle);
-                return;
+                return true;
             }
         }
 
         // Registered outside the lock: disposing a registration waits for a running callback, which
         // itself takes the lock.
         using var registration = token.UnsafeRegister(static state => ((ReturnedBatches)state!).WakeAll(), this);
+        long deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         lock (_gate)
         {
             _wanted = minimum;
@@ -52,7 +54,13 @@ internal sealed class ReturnedBatches
                 while (_batches.Count < minimum)
                 {
                     token.ThrowIfCancellationRequested();
-                    Monitor.Wait(_gate);
+                    long left = deadline - Environment.TickCount64;
+                    if (left <= 0)
+                    {
+                        return false;
+                    }
+
+                    Monitor.Wait(_gate, deadline == long.MaxValue ? Timeout.Infinite : (int)Math.Min(left, int.MaxValue));
                 }
             }
             finally
@@ -61,6 +69,7 @@ internal sealed class ReturnedBatches
             }
 
             Drain(recycle);
+            return true;
         }
     }
 

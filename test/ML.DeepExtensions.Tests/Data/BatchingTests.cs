@@ -45,11 +45,12 @@ public sealed class BatchingTests
     [TestMethod]
     public void RowCountIsUnknownForALazyViewUntilAnEpochCompletes()
     {
-        var source = new DataViewBatchSource(Ids(1005, reportsCount: false), [new BatchColumn("id", "Id")], new BatchSourceOptions { BatchSize = 10 });
+        var options = new BatchSourceOptions { BatchSize = 10, Shuffle = false, PrefetchBatches = 4 };
+        var source = new DataViewBatchSource(Ids(1005, reportsCount: false), [new BatchColumn("id", "Id")], options);
         Assert.IsNull(source.RowCount);
         Assert.IsNull(source.BatchesPerEpoch);
 
-        // An abandoned epoch does not count (the reader stops long before the end).
+        // An epoch abandoned before the reader reached the end does not count.
         using (NewDisposeScope())
         {
             foreach (var batch in source.GetBatches(0))
@@ -62,6 +63,16 @@ public sealed class BatchingTests
         EpochData.Read(source);
         Assert.AreEqual(1005L, source.RowCount);
         Assert.AreEqual(101L, source.BatchesPerEpoch);
+    }
+
+    [TestMethod]
+    public void EmptyDataViewYieldsNoBatches()
+    {
+        var source = new DataViewBatchSource(Ids(0), [new BatchColumn("id", "Id")]);
+
+        Assert.IsEmpty(EpochData.Read(source).BatchSizes);
+        Assert.AreEqual(0L, source.RowCount);
+        Assert.AreEqual(0L, source.BatchesPerEpoch);
     }
 
     [TestMethod]

@@ -57,6 +57,7 @@ internal sealed class GeneratedDataView : IDataView
     private readonly long _rows;
     private long _rowsProduced;
     private int _openCursors;
+    private int _cursorsOpened;
 
     public GeneratedDataView(long rows, params GeneratedColumn[] columns)
     {
@@ -85,6 +86,8 @@ internal sealed class GeneratedDataView : IDataView
 
     public int OpenCursors => Volatile.Read(ref _openCursors);
 
+    public int CursorsOpened => Volatile.Read(ref _cursorsOpened);
+
     public Thread? LastCursorThread { get; private set; }
 
     public bool LastCursorThreadWasBackground { get; private set; }
@@ -100,6 +103,7 @@ internal sealed class GeneratedDataView : IDataView
         LastCursorThread = Thread.CurrentThread;
         LastCursorThreadWasBackground = Thread.CurrentThread.IsBackground;
         Interlocked.Increment(ref _openCursors);
+        Interlocked.Increment(ref _cursorsOpened);
         return new Cursor(this, needed);
     }
 

@@ -29,7 +29,7 @@ public sealed class PrefetchTests
     public void TheCursorIsReadOnABackgroundThread()
     {
         var view = Ids(10);
-        EpochData.Read(new DataViewBatchSource(view, IdColumn));
+        EpochData.Read(new DataViewBatchSource(view, IdColumn, new BatchSourceOptions { PrepareNextEpoch = false }));
 
         Assert.IsNotNull(view.LastCursorThread);
         Assert.AreNotEqual(Environment.CurrentManagedThreadId, view.LastCursorThread.ManagedThreadId);
@@ -211,7 +211,7 @@ public sealed class PrefetchTests
             GeneratedColumn.Dense<float>("x", NumberDataViewType.Single, features, (r, v) => v.Fill(r % 1000)),
             GeneratedColumn.Scalar("y", BooleanDataViewType.Instance, r => r % 2 == 0))
         { ReportsRowCount = false };
-        var options = new BatchSourceOptions { BatchSize = batchSize, ShuffleBufferSize = buffer, PrefetchBatches = 2 };
+        var options = new BatchSourceOptions { BatchSize = batchSize, ShuffleBufferSize = buffer, PrefetchBatches = 2, PrepareNextEpoch = false };
         var source = new DataViewBatchSource(view, [BatchColumn.Features("x"), BatchColumn.BinaryLabel("y")], options);
 
         long consumed = 0, maxAhead = 0, positives = 0;
