@@ -138,8 +138,10 @@ public sealed record BatchSourceOptions
     /// otherwise wait for a buffer's worth of reading. With this on, epoch <c>e + 1</c> fills its
     /// buffer while epoch <c>e</c> drains, and <c>GetBatches(e + 1)</c> takes it over. The order of
     /// every epoch is unchanged (it depends only on seed and epoch). The cost is a second buffer
-    /// during the overlap; a prepared epoch that nobody asks for within 10 seconds stops and closes
-    /// its cursor. Asking for another epoch discards it.
+    /// during the overlap, and after the last epoch one buffer's worth of rows read for nothing: call
+    /// <see cref="DataViewBatchSource.DiscardPreparedEpoch"/> then, or a prepared epoch that nobody asks
+    /// for stops and closes its cursor 10 seconds after filling its buffer. Asking for another epoch
+    /// discards it.
     /// </remarks>
     public bool PrepareNextEpoch { get; init; } = true;
 

@@ -252,6 +252,14 @@ public sealed class DataViewBatchSource : IBatchSource
         return rows;
     }
 
+    /// <summary>
+    /// Stops and drops a next epoch that <see cref="BatchSourceOptions.PrepareNextEpoch"/> started
+    /// reading ahead, closing its cursor and freeing its buffer. Call it after the last epoch when the
+    /// source will not be read again soon; otherwise a prepared epoch stops by itself 10 seconds after
+    /// it has read its buffer. Reading any epoch later still works.
+    /// </summary>
+    public void DiscardPreparedEpoch() => Interlocked.Exchange(ref _preparedEpoch, null)?.Dispose();
+
     internal void ObserveRowCount(long rows) => Interlocked.Exchange(ref _rowCount, rows);
 
     /// <summary>

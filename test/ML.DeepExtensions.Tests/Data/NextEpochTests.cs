@@ -76,6 +76,23 @@ public sealed class NextEpochTests
     }
 
     [TestMethod]
+    public void DiscardingThePreparedEpochStopsItsReader()
+    {
+        var view = Ids(100_000);
+        var source = new DataViewBatchSource(view, IdColumn, new BatchSourceOptions { BatchSize = 10, ShuffleBufferSize = 100 });
+        EpochData.Read(source, 0);
+        WaitUntil(() => source.PreparedEpoch is not null, "epoch 1 is prepared");
+        var prepared = source.PreparedEpoch!;
+
+        source.DiscardPreparedEpoch();
+
+        Assert.IsNull(source.PreparedEpoch);
+        Assert.IsFalse(prepared.ProducerThread!.IsAlive);
+        Assert.AreEqual(0, view.OpenCursors);
+        source.DiscardPreparedEpoch();
+    }
+
+    [TestMethod]
     public void UnclaimedPreparedEpochStopsAndClosesItsCursor()
     {
         // The prepared epoch fills its small buffer and its batches, then waits for a consumer.
