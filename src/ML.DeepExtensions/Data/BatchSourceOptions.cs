@@ -46,9 +46,12 @@ public sealed record BatchSourceOptions
     /// <summary>The automatic shuffle buffer never holds more rows than this.</summary>
     public const int MaximumAutomaticShuffleBufferRows = 65_536;
 
+    /// <summary>The automatic prefetch depth aims at this many bytes of prepared batches (8 MiB).</summary>
+    public const long AutomaticPrefetchBytes = 8L * 1024 * 1024;
+
     private readonly int _batchSize = 32;
     private readonly int? _shuffleBufferSize;
-    private readonly int _prefetchBatches = 2;
+    private readonly int? _prefetchBatches;
     private readonly MissingValuePolicy _missingValues = MissingValuePolicy.Error;
 
     /// <summary>Rows per batch. Default 32. Must be positive.</summary>
@@ -127,17 +130,43 @@ public sealed record BatchSourceOptions
     }
 
     /// <summary>
-    /// Batches the background reader may prepare ahead of training, from 1 to 8. Default 2: enough to
-    /// hide reading behind a training step without holding many batches in memory.
+    /// Whether, when shuffling, the next epoch starts reading as soon as the current epoch's rows have
+    /// all been read. Default <see langword="true"/>.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">The value is outside [1, 8].</exception>
-    public int PrefetchBatches
+    /// <remarks>
+    /// A shuffled epoch cannot emit its first row before its buffer is full, so its first batch would
+    /// otherwise wait for a buffer's worth of reading. With this on, epoch <c>e + 1</c> fills its
+    /// buffer while epoch <c>e</c> drains, and <c>GetBatches(e + 1)</c> takes it over. The order of
+    /// every epoch is unchanged (it depends only on seed and epoch). The cost is a second buffer
+    /// during the overlap, and after the last epoch one buffer's worth of rows read for nothing: call
+    /// <see cref="DataViewBatchSource.DiscardPreparedEpoch"/> then, or a prepared epoch that nobody asks
+    /// for stops and closes its cursor 10 seconds after filling its buffer. Asking for another epoch
+    /// discards it.
+    /// </remarks>
+    public bool PrepareNextEpoch { get; init; } = true;
+
+    /// <summary>
+    /// Batches the background reader may prepare ahead of training, from 1 to 256, or
+    /// <see langword="null"/> (the default) for an automatic depth: as many batches as fit in
+    /// <see cref="AutomaticPrefetchBytes"/>, clamped to [2, 64].
+    /// </summary>
+    /// <remarks>
+    /// A deeper queue costs only memory and lets training ride out moments when the reader thread
+    /// is not scheduled (a few milliseconds on a busy machine, many steps of a small network). Small
+    /// batches therefore get a deep queue and large ones (images) a shallow one.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">The value is outside [1, 256].</exception>
+    public int? PrefetchBatches
     {
         get => _prefetchBatches;
         init
         {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1, nameof(PrefetchBatches));
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 8, nameof(PrefetchBatches));
+            if (value is { } batches)
+            {
+                ArgumentOutOfRangeException.ThrowIfLessThan(batches, 1, nameof(PrefetchBatches));
+                ArgumentOutOfRangeException.ThrowIfGreaterThan(batches, 256, nameof(PrefetchBatches));
+            }
+
             _prefetchBatches = value;
         }
     }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.ML;
 
 namespace ML.DeepExtensions.Data;
@@ -26,24 +25,25 @@ namespace ML.DeepExtensions.Data;
 /// </para>
 /// </remarks>
 /// <example>
+/// A training loop that frees each step's tensors, the batch's included:
 /// <code>
 /// var source = new DataViewBatchSource(data,
 ///     [BatchColumn.Features("Features"), BatchColumn.ClassLabel("Label")],
 ///     new BatchSourceOptions { BatchSize = 64, Seed = 1 });
-/// foreach (var batch in source.GetBatches(epoch: 0))
+/// using var batches = source.GetBatches(epoch).GetEnumerator();
+/// while (true)
 /// {
-///     using var scope = torch.NewDisposeScope();
-///     var loss = criterion.forward(model.forward(batch.Features), batch.Label);
-///     // ...
+///     using var scope = torch.NewDisposeScope(); // open before MoveNext: the batch is created in it
+///     if (!batches.MoveNext()) break;
+///     var loss = criterion.forward(model.forward(batches.Current.Features), batches.Current.Label);
+///     // backward, optimizer step ...
 /// }
 /// </code>
-/// Note that the batch's tensors are created before the loop body's scope opens; the training engine
-/// opens its scope around <c>MoveNext</c> instead.
 /// </example>
 public sealed class DataViewBatchSource : IBatchSource
 {
-    private readonly ConcurrentBag<RowStore> _batchStores = [];
-    private RowStore? _shuffleStore;
+    private RowStore? _slotStore;
+    private PrefetchingBatchEnumerator? _preparedEpoch;
     private long _rowCount;
 
     /// <summary>Creates a source that reads every row of <paramref name="data"/>.</summary>
@@ -86,6 +86,8 @@ public sealed class DataViewBatchSource : IBatchSource
         }
 
         ShuffleBufferSize = (int)buffer;
+        PrefetchBatches = Options.PrefetchBatches ?? (int)Math.Clamp(
+            BatchSourceOptions.AutomaticPrefetchBytes / (bytesPerRow * Options.BatchSize), 2, 64);
     }
 
     /// <summary>
@@ -135,6 +137,9 @@ public sealed class DataViewBatchSource : IBatchSource
 
     /// <summary>The shuffle buffer size in rows actually used (the automatic size resolved, capped by a known row count).</summary>
     public int ShuffleBufferSize { get; }
+
+    /// <summary>The prefetch depth in batches actually used (the automatic depth resolved).</summary>
+    public int PrefetchBatches { get; }
 
     /// <summary>
     /// Rows per epoch once known: from the data view when it reports a count and every row is kept,
@@ -196,7 +201,8 @@ public sealed class DataViewBatchSource : IBatchSource
     /// <c>MoveNext</c> throws <see cref="OperationCanceledException"/>) or when the enumerator is
     /// disposed, for example by leaving a <c>foreach</c> early. An exception of the reader (a data
     /// error, a failing data view) is rethrown by <c>MoveNext</c> with its original type and message,
-    /// after the batches read before it.
+    /// after the batches read before it. Dispose an enumerator obtained by hand (<c>foreach</c> and
+    /// LINQ do it): until then its reader thread and cursor stay open, waiting for it.
     /// </remarks>
     public IEnumerable<TensorBatch> GetBatches(int epoch, CancellationToken cancellationToken = default) =>
         new EpochBatches(this, epoch, cancellationToken);
@@ -246,29 +252,61 @@ public sealed class DataViewBatchSource : IBatchSource
         return rows;
     }
 
+    /// <summary>
+    /// Stops and drops a next epoch that <see cref="BatchSourceOptions.PrepareNextEpoch"/> started
+    /// reading ahead, closing its cursor and freeing its buffer. Call it after the last epoch when the
+    /// source will not be read again soon; otherwise a prepared epoch stops by itself 10 seconds after
+    /// it has read its buffer. Reading any epoch later still works.
+    /// </summary>
+    public void DiscardPreparedEpoch() => Interlocked.Exchange(ref _preparedEpoch, null)?.Dispose();
+
     internal void ObserveRowCount(long rows) => Interlocked.Exchange(ref _rowCount, rows);
 
-    internal RowStore RentBatchStore()
+    /// <summary>
+    /// How long a prepared next epoch waits to be asked for before it stops reading and closes its
+    /// cursor. Settable for tests.
+    /// </summary>
+    internal TimeSpan PreparedEpochLifetime { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The prepared next epoch, if any (for tests).</summary>
+    internal PrefetchingBatchEnumerator? PreparedEpoch => Volatile.Read(ref _preparedEpoch);
+
+    /// <summary>The enumeration for <see cref="GetBatches"/>: the prepared one when it is for this epoch, otherwise a new one.</summary>
+    internal IEnumerator<TensorBatch> OpenEpoch(int epoch, CancellationToken cancellationToken)
     {
-        if (!_batchStores.TryTake(out var store))
+        var prepared = Interlocked.Exchange(ref _preparedEpoch, null);
+        if (prepared is not null)
         {
-            store = new RowStore(Bindings, Options.BatchSize);
+            if (prepared.Epoch == epoch && prepared.TryAdopt(cancellationToken))
+            {
+                return prepared;
+            }
+
+            prepared.Dispose();
         }
 
-        store.Count = 0;
-        return store;
+        return new PrefetchingBatchEnumerator(this, epoch, adopted: true, cancellationToken);
     }
 
-    internal void ReturnBatchStores(IEnumerable<RowStore> stores)
+    /// <summary>Starts reading <paramref name="epoch"/> ahead of time, unless disabled or another epoch is already prepared.</summary>
+    internal void PrepareEpoch(int epoch)
     {
-        foreach (var store in stores)
+        // int.MinValue is epoch int.MaxValue + 1 wrapped around: there is no next epoch to prepare.
+        if (!ShuffleEnabled || !Options.PrepareNextEpoch || epoch == int.MinValue || Volatile.Read(ref _preparedEpoch) is not null)
         {
-            _batchStores.Add(store);
+            return;
+        }
+
+        var prepared = new PrefetchingBatchEnumerator(this, epoch, adopted: false, CancellationToken.None);
+        prepared.StartEarly();
+        if (Interlocked.CompareExchange(ref _preparedEpoch, prepared, null) is not null)
+        {
+            prepared.Dispose();
         }
     }
 
-    /// <summary>The shuffle buffer's storage, kept between epochs so that it is not reallocated each time.</summary>
-    internal RowStore RentShuffleStore() => Interlocked.Exchange(ref _shuffleStore, null) ?? new RowStore(Bindings, 0);
+    /// <summary>The reader's slot storage, kept between epochs so that it is not reallocated each time.</summary>
+    internal RowStore RentSlotStore() => Interlocked.Exchange(ref _slotStore, null) ?? new RowStore(Bindings, 0);
 
-    internal void ReturnShuffleStore(RowStore store) => Interlocked.Exchange(ref _shuffleStore, store);
+    internal void ReturnSlotStore(RowStore store) => Interlocked.Exchange(ref _slotStore, store);
 }

@@ -110,13 +110,20 @@ public static class DataViewStatistics
                 _m2 = new double[binding.Width];
             }
 
-            if (binding.Column.Conversion == BatchColumnConversion.BinaryTarget || binding.ItemType is BooleanDataViewType)
+            if (binding.Column.Conversion == BatchColumnConversion.BinaryTarget)
             {
                 _classCounts = new long[2];
             }
-            else if (binding.Column.Conversion == BatchColumnConversion.ClassIndex && binding.KeyCount <= MaximumCountedClasses)
+            else if (binding.Column.Conversion == BatchColumnConversion.ClassIndex)
             {
-                _classCounts = new long[(int)binding.KeyCount];
+                if (binding.ItemType is BooleanDataViewType)
+                {
+                    _classCounts = new long[2];
+                }
+                else if (binding.KeyCount <= MaximumCountedClasses)
+                {
+                    _classCounts = new long[(int)binding.KeyCount];
+                }
             }
         }
 
@@ -129,11 +136,12 @@ public static class DataViewStatistics
                 var values = store.Floats[_binding.StorageIndex].AsSpan(0, width);
                 var mean = _mean!;
                 var m2 = _m2!;
+                double inverseCount = 1.0 / count;
                 for (int i = 0; i < values.Length; i++)
                 {
                     double x = values[i];
                     double delta = x - mean[i];
-                    mean[i] += delta / count;
+                    mean[i] += delta * inverseCount;
                     m2[i] += delta * (x - mean[i]);
                 }
 

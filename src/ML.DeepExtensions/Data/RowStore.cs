@@ -2,8 +2,15 @@ namespace ML.DeepExtensions.Data;
 
 /// <summary>
 /// Rows stored compactly: one flat array per bound column (row-major, <c>Width</c> values per row),
-/// so buffering a row costs no allocation. Used for batches, the shuffle buffer and statistics.
+/// so buffering a row costs no allocation. Holds the reader's row slots (shuffle buffer and batches
+/// in flight) and the single row of a statistics pass.
 /// </summary>
+/// <remarks>
+/// Only the reader thread writes and grows a store; the consumer reads rows of published batches.
+/// Growth copies the rows into new arrays and then publishes them with a release write, and readers
+/// use <see cref="FloatColumn"/> / <see cref="Int64Column"/> (acquire reads), so either array they
+/// see holds the published rows.
+/// </remarks>
 internal sealed class RowStore
 {
     private readonly int[] _floatWidths;
@@ -25,15 +32,14 @@ internal sealed class RowStore
     /// <summary>One array per int64 binding, indexed by <see cref="ColumnBinding.StorageIndex"/>.</summary>
     public long[][] Longs { get; }
 
-    public int[] FloatWidths => _floatWidths;
+    /// <summary>The current array of a float32 binding, safe to call from the consumer thread.</summary>
+    public float[] FloatColumn(int index) => Volatile.Read(ref Floats[index]);
 
-    public int[] LongWidths => _longWidths;
+    /// <summary>The current array of an int64 binding, safe to call from the consumer thread.</summary>
+    public long[] Int64Column(int index) => Volatile.Read(ref Longs[index]);
 
     /// <summary>Rows the arrays can hold.</summary>
     public int Capacity { get; private set; }
-
-    /// <summary>Rows in use (batches fill from the front).</summary>
-    public int Count { get; set; }
 
     /// <summary>Grows the arrays (doubling, but not beyond <paramref name="limit"/>) so that <paramref name="rows"/> rows fit.</summary>
     public void EnsureCapacity(int rows, int limit = int.MaxValue)
@@ -48,32 +54,16 @@ internal sealed class RowStore
         {
             var grown = new float[checked(target * _floatWidths[i])];
             Floats[i]?.AsSpan().CopyTo(grown);
-            Floats[i] = grown;
+            Volatile.Write(ref Floats[i], grown);
         }
 
         for (int i = 0; i < Longs.Length; i++)
         {
             var grown = new long[checked(target * _longWidths[i])];
             Longs[i]?.AsSpan().CopyTo(grown);
-            Longs[i] = grown;
+            Volatile.Write(ref Longs[i], grown);
         }
 
         Capacity = target;
-    }
-
-    /// <summary>Copies row <paramref name="sourceRow"/> of <paramref name="source"/> (same layout) into row <paramref name="row"/>.</summary>
-    public void CopyRowFrom(RowStore source, int sourceRow, int row)
-    {
-        for (int i = 0; i < Floats.Length; i++)
-        {
-            int w = _floatWidths[i];
-            source.Floats[i].AsSpan(sourceRow * w, w).CopyTo(Floats[i].AsSpan(row * w, w));
-        }
-
-        for (int i = 0; i < Longs.Length; i++)
-        {
-            int w = _longWidths[i];
-            source.Longs[i].AsSpan(sourceRow * w, w).CopyTo(Longs[i].AsSpan(row * w, w));
-        }
     }
 }
