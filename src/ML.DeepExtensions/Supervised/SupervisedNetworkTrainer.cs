@@ -102,7 +102,16 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
         ITrainingCallback[] builtIn = augmentation is null
             ? [new ChannelLogger(channel, ComponentName)]
             : [new ChannelLogger(channel, ComponentName), augmentation];
-        var history = new TrainingEngine(Options, builtIn).Fit(step, data.Train, data.Validation, seed, device);
+        TrainingHistory history;
+        try
+        {
+            history = new TrainingEngine(Options, builtIn).Fit(step, data.Train, data.Validation, seed, device);
+        }
+        finally
+        {
+            // The source reads ahead into the next epoch while one drains; after the last there is none.
+            data.Train.DiscardPreparedEpoch();
+        }
 
         network.eval();
         string rawColumn = $"{ComponentName}.RawOutput";
