@@ -83,10 +83,11 @@ internal static class Program
         var warmup = new Option<int>("--warmup") { Description = "Uncounted warm-up rounds (JIT tiering, native libraries, allocator).", DefaultValueFactory = _ => 2 };
         var rounds = new Option<int>("--rounds") { Description = "Counted interleaved rounds (one run of every side each).", DefaultValueFactory = _ => 9 };
         var breakdown = new Option<bool>("--breakdown") { Description = "Also interleave sides that add one piece of the pipeline at a time (engine, metrics, data bridge)." };
+        var trainingMetrics = new Option<bool>("--training-metrics") { Description = "The pipeline computes accuracy on training batches (TrainingOptions.ComputeTrainingMetrics), as by default; false compares like for like with the raw loop, which computes none.", DefaultValueFactory = _ => true };
         var output = new Option<FileInfo?>("--output") { Description = "Also write the Markdown table to this file." };
         var command = new Command("engine-overhead", "Training throughput of the MLP through an ML.NET pipeline vs a hand-written TorchSharp loop on the same network.")
         {
-            rows, features, classes, hidden, batchSize, epochs, threads, warmup, rounds, breakdown, output,
+            rows, features, classes, hidden, batchSize, epochs, threads, warmup, rounds, breakdown, trainingMetrics, output,
         };
         RequirePositive(rows, features, batchSize, epochs, threads, rounds);
         classes.Validators.Add(result =>
@@ -120,7 +121,7 @@ internal static class Program
                 (parse.GetValue(hidden) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                     .Select(w => int.Parse(w, CultureInfo.InvariantCulture)).ToArray(),
                 parse.GetValue(batchSize), parse.GetValue(epochs), LearningRate: 1e-3,
-                parse.GetValue(threads), parse.GetValue(warmup), parse.GetValue(rounds), Seed: 42, parse.GetValue(breakdown));
+                parse.GetValue(threads), parse.GetValue(warmup), parse.GetValue(rounds), Seed: 42, parse.GetValue(breakdown), parse.GetValue(trainingMetrics));
             string loadBefore = MachineLoad.Current();
             var result = new EngineOverheadBenchmark(settings).Run();
             string loadAfter = MachineLoad.Current();

@@ -12,7 +12,7 @@ namespace ML.DeepExtensions.Benchmarks.Engine;
 /// <summary>Settings of one engine-overhead run; every side trains with exactly these.</summary>
 internal sealed record EngineOverheadSettings(
     int Rows, int Features, int Classes, int[] HiddenLayers, int BatchSize, int Epochs,
-    double LearningRate, int Threads, int WarmupRounds, int Rounds, int Seed, bool Breakdown)
+    double LearningRate, int Threads, int WarmupRounds, int Rounds, int Seed, bool Breakdown, bool TrainingMetrics = true)
 {
     public double SamplesPerRun => (double)Rows * Epochs;
 }
@@ -122,6 +122,7 @@ internal sealed class EngineOverheadBenchmark
             Optimizer = new OptimizerOptions { Kind = OptimizerKind.Adam, LearningRate = s.LearningRate },
             IntraOpThreads = s.Threads,
             Seed = s.Seed,
+            ComputeTrainingMetrics = s.TrainingMetrics,
             Callbacks = [timer],
         });
         var fit = new LoopClock();

@@ -80,6 +80,9 @@ internal sealed class LoopTimer : ITrainingCallback
         _last = Stopwatch.GetTimestamp();
     }
 
+    /// <summary>Only timestamps are taken: the engine need not compute batch logs for this callback.</summary>
+    public bool ReadsBatchLogs => false;
+
     public void OnEpochEnd(TrainingSession session, int epoch, TrainingLogs logs)
     {
         EpochEnd += Stopwatch.GetElapsedTime(_last);

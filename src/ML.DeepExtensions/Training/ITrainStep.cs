@@ -86,13 +86,13 @@ public sealed class SupervisedTrainStep : ITrainStep
         ArgumentNullException.ThrowIfNull(metrics);
         var optimizer = _optimizers[0];
         optimizer.zero_grad();
-        var features = batch.Features.to(_device);
+        var features = OnDevice(batch.Features);
         if (_augmentation is not null)
         {
             features = _augmentation(features);
         }
 
-        var label = batch.Label.to(_device);
+        var label = OnDevice(batch.Label);
         var output = _network.forward(features);
         var loss = _loss(output, label);
         loss.backward();
@@ -103,19 +103,24 @@ public sealed class SupervisedTrainStep : ITrainStep
 
         optimizer.step();
         metrics.AddMean(TrainingLogs.Loss, loss, batch.RowCount);
-        using (no_grad())
+        if (metrics.Metrics.Count > 0)
         {
-            metrics.Update(output.detach(), label);
+            using (no_grad())
+            {
+                metrics.Update(output.detach(), label);
+            }
         }
     }
+
+    private Tensor OnDevice(Tensor tensor) => tensor.device_type == _device.type ? tensor : tensor.to(_device);
 
     /// <inheritdoc />
     public void EvaluateBatch(TensorBatch batch, StepMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(metrics);
-        var label = batch.Label.to(_device);
-        var output = _network.forward(batch.Features.to(_device));
+        var label = OnDevice(batch.Label);
+        var output = _network.forward(OnDevice(batch.Features));
         metrics.AddMean(TrainingLogs.Loss, _loss(output, label), batch.RowCount);
         metrics.Update(output, label);
     }

@@ -34,11 +34,18 @@ public interface ITrainingCallback
 
     /// <summary>
     /// After a training batch, with running values for the epoch so far. The engine computes these
-    /// values (a device synchronisation) only when some callback implements this method.
+    /// values (a device synchronisation per batch) only when some callback implements this method
+    /// and <see cref="ReadsBatchLogs"/>; otherwise <paramref name="logs"/> is empty.
     /// </summary>
     void OnBatchEnd(TrainingSession session, long globalStep, TrainingLogs logs)
     {
     }
+
+    /// <summary>
+    /// Whether this callback's <see cref="OnBatchEnd"/> reads its logs. A callback that only times or
+    /// counts batches returns false so the engine does not synchronise with the device every batch.
+    /// </summary>
+    bool ReadsBatchLogs => true;
 }
 
 /// <summary>

@@ -22,7 +22,7 @@ public interface IMetric
     void Reset();
 }
 
-/// <summary>Classification accuracy: argmax of [N, K] logits, or logit &gt; 0 for binary [N] outputs.</summary>
+/// <summary>Classification accuracy: argmax of [N, K] logits, or logit &gt; 0 for binary [N] or [N, 1] outputs.</summary>
 public sealed class AccuracyMetric : IMetric
 {
     private readonly DeviceSum _correct = new();
@@ -36,8 +36,9 @@ public sealed class AccuracyMetric : IMetric
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(target);
-        using var predicted = output.dim() > 1 ? output.argmax(1) : output.gt(0).to(target.dtype);
-        using var hits = predicted.eq(target.view(predicted.shape)).sum();
+        // K > 1 logits per row: the arg max; one logit per row ([N] or [N, 1]): positive when above 0.
+        using var predicted = output.dim() > 1 && output.shape[1] > 1 ? output.argmax(1) : output.reshape(-1).gt(0).to(target.dtype);
+        using var hits = (predicted.dim() == target.dim() ? predicted.eq(target) : predicted.eq(target.reshape(predicted.shape))).sum();
         _correct.Add(hits);
         _total += predicted.shape[0];
     }
@@ -151,12 +152,7 @@ public sealed class StepMetrics
             current = (new DeviceSum(), 0);
         }
 
-        using (no_grad())
-        using (var weighted = batchMean.detach() * rows)
-        {
-            current.Sum.Add(weighted);
-        }
-
+        current.Sum.Add(batchMean, rows);
         _deviceMeans[name] = (current.Sum, current.Rows + rows);
     }
 
@@ -207,8 +203,9 @@ public sealed class StepMetrics
 }
 
 /// <summary>
-/// A running sum kept in a float64 scalar tensor on the device of the values added. Reading
-/// <see cref="Value"/> synchronises once; adding does not. Lives outside every dispose scope.
+/// A running sum kept in a float64 scalar tensor on the device of the values added. Adding is one
+/// in-place op and never synchronises; reading <see cref="Value"/> synchronises once. The tensor
+/// lives outside every dispose scope and is freed by <see cref="Reset"/>.
 /// </summary>
 internal sealed class DeviceSum
 {
@@ -216,20 +213,16 @@ internal sealed class DeviceSum
 
     public double Value => _sum is null ? 0 : _sum.item<double>();
 
-    public void Add(Tensor value)
+    /// <summary>Adds <paramref name="scale"/> × a scalar tensor (no autograd history is kept).</summary>
+    public void Add(Tensor scalar, double scale = 1.0)
     {
-        using (no_grad())
+        using var noGrad = no_grad();
+        if (_sum is null)
         {
-            if (_sum is null)
-            {
-                _sum = value.detach().to_type(ScalarType.Float64).sum().DetachFromDisposeScope();
-            }
-            else
-            {
-                using var addend = value.detach().to_type(ScalarType.Float64).sum();
-                _sum.add_(addend);
-            }
+            _sum = zeros([], ScalarType.Float64, scalar.device).DetachFromDisposeScope();
         }
+
+        _sum.add_(scalar, scale);
     }
 
     public void Reset()

@@ -63,7 +63,7 @@ public sealed class TrainingEngine
 
         callbackObjects.AddRange(_options.Callbacks);
         var callbacks = new CallbackList(callbackObjects);
-        bool batchLogsWanted = callbackObjects.Any(ImplementsBatchEnd);
+        bool batchLogsWanted = callbackObjects.Any(c => c.ReadsBatchLogs && ImplementsBatchEnd(c));
         var baseRates = step.Optimizers.Select(o => o.ParamGroups.Select(g => g.LearningRate).ToArray()).ToArray();
         var plateau = ReduceOnPlateauSchedule.FindIn(_options.LearningRateSchedule);
         var plateauMonitor = plateau is null ? null : new MetricMonitor(plateau.Monitor, plateau.Mode, plateau.MinDelta);
@@ -118,7 +118,7 @@ public sealed class TrainingEngine
             session.GlobalStep = contents.GlobalStep;
         }
 
-        var trainMetrics = new StepMetrics(step.CreateMetrics());
+        var trainMetrics = new StepMetrics(_options.ComputeTrainingMetrics ? step.CreateMetrics() : []);
         var validationMetrics = new StepMetrics(step.CreateMetrics());
         var stopwatch = Stopwatch.StartNew();
         session.StepsPerEpoch = stepsPerEpoch;
@@ -196,7 +196,7 @@ public sealed class TrainingEngine
             step.TrainBatch(batches.Current, metrics);
 
             // Reading metric values synchronises with the device, so batch logs are built only for
-            // callbacks that implement OnBatchEnd.
+            // callbacks that implement OnBatchEnd and read its logs.
             var batchLogs = new TrainingLogs();
             if (batchLogsWanted)
             {

@@ -72,6 +72,13 @@ public class TrainingOptions
     /// <summary>A checkpoint file to resume from; the run continues exactly where it stopped.</summary>
     public string? ResumeFromCheckpoint { get; init; }
 
+    /// <summary>
+    /// Compute the metrics (accuracy, MAE...) on training batches too, as Keras does. Default true.
+    /// The loss is always logged and validation metrics are always computed; turning this off saves a
+    /// few tensor operations per batch, which matters only for very small networks.
+    /// </summary>
+    public bool ComputeTrainingMetrics { get; init; } = true;
+
     /// <summary>Extra callbacks, called in order after the built-in ones.</summary>
     public IReadOnlyList<ITrainingCallback> Callbacks { get; init; } = [];
 

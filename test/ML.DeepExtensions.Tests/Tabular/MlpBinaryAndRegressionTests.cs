@@ -36,6 +36,11 @@ public sealed class MlpBinaryAndRegressionTests
             Assert.AreEqual(score[i] > 0, predicted[i], "PredictedLabel is Score > 0");
         }
 
+        // The logged training accuracy is the binary accuracy (logit > 0), not an arg max over one column.
+        var trainer = model.LastTransformer;
+        var trainMetrics = context.BinaryClassification.Evaluate(model.Transform(train));
+        Assert.AreEqual(trainMetrics.Accuracy, trainer.History["accuracy"][^1], 0.05);
+
         var loaded = RoundTrip(context, model, train.Schema);
         var reloadedScores = loaded.Transform(test).GetColumn<float>("Probability").ToArray();
         Assert.IsLessThanOrEqualTo(1e-5, probability.Zip(reloadedScores, (a, b) => Math.Abs(a - b)).Max());

@@ -205,6 +205,39 @@ public sealed class TrainingEngineTests
         Assert.AreEqual(liveAfterWarmup, DisposeScopeManager.Statistics.ThreadTotalLiveCount, "tensors leaked across epochs");
     }
 
+    [TestMethod]
+    public void BatchLogsAreComputedOnlyForCallbacksThatReadThem()
+    {
+        var reading = new BatchLogCapture(reads: true);
+        var timing = new BatchLogCapture(reads: false);
+
+        EngineFixture.Train(new TrainingOptions { Epochs = 1, Callbacks = [timing] });
+        EngineFixture.Train(new TrainingOptions { Epochs = 1, Callbacks = [reading] });
+
+        Assert.IsTrue(timing.Logs.All(l => l.Count == 0), "no callback reads batch logs: the engine skips the device sync");
+        Assert.IsTrue(reading.Logs.All(l => l.ContainsKey("loss") && l.ContainsKey("accuracy")));
+    }
+
+    [TestMethod]
+    public void TrainingMetricsCanBeTurnedOffButTheLossAndValidationMetricsStay()
+    {
+        var validation = InMemoryBatchSource.Blobs(30, EngineFixture.Classes, EngineFixture.Features, 16, seed: 5);
+        var (history, _) = EngineFixture.Train(new TrainingOptions { Epochs = 2, ComputeTrainingMetrics = false }, validation: validation);
+
+        Assert.IsFalse(history.Epochs[1].ContainsKey("accuracy"));
+        Assert.IsFalse(double.IsNaN(history["loss"][1]));
+        Assert.IsFalse(double.IsNaN(history["val_accuracy"][1]));
+    }
+
+    private sealed class BatchLogCapture(bool reads) : ITrainingCallback
+    {
+        public List<TrainingLogs> Logs { get; } = [];
+
+        public bool ReadsBatchLogs => reads;
+
+        public void OnBatchEnd(TrainingSession session, long globalStep, TrainingLogs logs) => Logs.Add(new TrainingLogs(logs));
+    }
+
     private sealed class StopAfterEpochs(int epochs) : ITrainingCallback
     {
         public void OnEpochEnd(TrainingSession session, int epoch, TrainingLogs logs)
