@@ -4,12 +4,15 @@ using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using ML.DeepExtensions.Tests.Tabular;
+using ML.DeepExtensions.Vision.Datasets;
+using ML.DeepExtensions.Vision.Layers;
 
 namespace ML.DeepExtensions.Tests.MLNet;
 
 /// <summary>
-/// A model saved here is loaded and scored by test/ML.DeepExtensions.ModelLoadCheck, a separate
-/// program whose project references only Microsoft.ML and the ONNX packages.
+/// A model saved here (an MLP or a Fashion-MNIST CNN) is loaded and scored by
+/// test/ML.DeepExtensions.ModelLoadCheck, a separate program whose project references only
+/// Microsoft.ML and the ONNX packages.
 /// </summary>
 [TestClass]
 public sealed class SavedModelInAnotherProcessTests
@@ -79,7 +82,37 @@ public sealed class SavedModelInAnotherProcessTests
         }
     }
 
-    private static string[] ScoreElsewhere(MLContext context, ITransformer model, DataViewSchema schema, List<TabularFixtures.Row> rows)
+    [TestMethod]
+    public void AFashionMnistCnnScoresTheSameInAProcessWithoutThisLibrary()
+    {
+        var context = new MLContext(seed: 1);
+        string directory = Path.GetDirectoryName(TestData.DebianDatasets.FashionMnist("t10k-images-idx3-ubyte.gz"))!;
+        var train = context.Data.LoadFashionMnist(FashionMnistSplit.Test, directory, maxRows: 512);
+        var model = context.MulticlassClassification.Trainers.ImageClassifier(architecture: Architectures.SmallResNet, epochs: 1).Fit(train);
+        var test = context.Data.LoadFashionMnist(FashionMnistSplit.Train, directory, maxRows: 20);
+        var expected = model.Transform(test);
+        var expectedScores = expected.GetColumn<float[]>("Score").ToArray();
+        var expectedLabels = context.Transforms.Conversion.MapKeyToValue("Name", "PredictedLabel").Fit(expected).Transform(expected)
+            .GetColumn<string>("Name").ToArray();
+        var pixels = test.GetColumn<float[]>("Features").ToArray();
+
+        var output = ScoreElsewhere(context, model, train.Schema, pixels);
+
+        var header = output[0].Split('\t').ToList();
+        Assert.HasCount(pixels.Length + 1, output);
+        for (int i = 0; i < pixels.Length; i++)
+        {
+            var fields = output[i + 1].Split('\t');
+            var scores = fields[header.IndexOf("Score")].Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            Assert.IsLessThanOrEqualTo(1e-5, scores.Zip(expectedScores[i], (a, b) => Math.Abs(a - b)).Max());
+            Assert.AreEqual(expectedLabels[i], fields[header.IndexOf("PredictedLabel")]);
+        }
+    }
+
+    private static string[] ScoreElsewhere(MLContext context, ITransformer model, DataViewSchema schema, List<TabularFixtures.Row> rows) =>
+        ScoreElsewhere(context, model, schema, rows.Select(r => r.Features).ToArray());
+
+    private static string[] ScoreElsewhere(MLContext context, ITransformer model, DataViewSchema schema, float[][] features)
     {
         string directory = Directory.CreateTempSubdirectory("mldx-loadcheck-").FullName;
         try
@@ -87,7 +120,7 @@ public sealed class SavedModelInAnotherProcessTests
             string modelPath = Path.Combine(directory, "model.zip");
             string featuresPath = Path.Combine(directory, "features.csv");
             context.Model.Save(model, schema, modelPath);
-            File.WriteAllLines(featuresPath, rows.Select(r => string.Join(',', r.Features.Select(f => f.ToString("R", CultureInfo.InvariantCulture)))));
+            File.WriteAllLines(featuresPath, features.Select(row => string.Join(',', row.Select(f => f.ToString("R", CultureInfo.InvariantCulture)))));
 
             var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
             start.ArgumentList.Add(LoadCheckPath);
