@@ -123,9 +123,8 @@ internal sealed class TabularBenchmark
         int threads = _threads;
         var mlp = dataset.Mlp;
         string mlpSettings = $"hidden [{string.Join(", ", mlp.HiddenLayers)}], {mlp.Epochs} epochs, batch {mlp.BatchSize}, Adam lr {mlp.LearningRate}";
-        if (dataset.IsBinary)
-        {
-            yield return new("MLP (ours)", mlpSettings, c => c.BinaryClassification.Trainers.Mlp(new MlpBinaryOptions
+        TOptions MlpOptions<TOptions>()
+            where TOptions : MlpOptions, new() => new()
             {
                 HiddenLayers = mlp.HiddenLayers,
                 Epochs = mlp.Epochs,
@@ -133,7 +132,11 @@ internal sealed class TabularBenchmark
                 Optimizer = new OptimizerOptions { LearningRate = mlp.LearningRate },
                 IntraOpThreads = threads,
                 Seed = Seed,
-            }));
+            };
+
+        if (dataset.IsBinary)
+        {
+            yield return new("MLP (ours)", mlpSettings, c => c.BinaryClassification.Trainers.Mlp(MlpOptions<MlpBinaryOptions>()));
             yield return new("SdcaLogisticRegression", "NormalizeMeanVariance in front; defaults",
                 c => c.Transforms.NormalizeMeanVariance("Features").Append(c.BinaryClassification.Trainers.SdcaLogisticRegression(
                     new SdcaLogisticRegressionBinaryTrainer.Options { NumberOfThreads = threads })));
@@ -144,15 +147,7 @@ internal sealed class TabularBenchmark
         }
         else
         {
-            yield return new("MLP (ours)", mlpSettings, c => c.MulticlassClassification.Trainers.Mlp(new MlpMulticlassOptions
-            {
-                HiddenLayers = mlp.HiddenLayers,
-                Epochs = mlp.Epochs,
-                BatchSize = mlp.BatchSize,
-                Optimizer = new OptimizerOptions { LearningRate = mlp.LearningRate },
-                IntraOpThreads = threads,
-                Seed = Seed,
-            }));
+            yield return new("MLP (ours)", mlpSettings, c => c.MulticlassClassification.Trainers.Mlp(MlpOptions<MlpMulticlassOptions>()));
             yield return new("SdcaMaximumEntropy", "NormalizeMeanVariance in front; defaults",
                 c => c.Transforms.NormalizeMeanVariance("Features").Append(c.MulticlassClassification.Trainers.SdcaMaximumEntropy(
                     new SdcaMaximumEntropyMulticlassTrainer.Options { NumberOfThreads = threads })));
