@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -20,9 +19,6 @@ namespace ML.DeepExtensions.Data;
 /// </example>
 public static class DataViewStatistics
 {
-    // ML.NET's annotation kind for the values behind key indices (its constant is not public).
-    private const string KeyValuesAnnotation = "KeyValues";
-
     /// <summary>Largest key count for which per-class counts are kept.</summary>
     public const int MaximumCountedClasses = 1 << 24;
 
@@ -188,48 +184,7 @@ public static class DataViewStatistics
                 _mean,
                 std,
                 _classCounts,
-                _binding.Column.Conversion == BatchColumnConversion.ClassIndex ? ReadClassNames(_binding) : null);
-        }
-    }
-
-    /// <summary>The KeyValues annotation of a key column as strings, or null when it has none.</summary>
-    private static string[]? ReadClassNames(ColumnBinding binding)
-    {
-        if (binding.ItemType is not KeyDataViewType)
-        {
-            return null;
-        }
-
-        var annotations = binding.SchemaColumn.Annotations;
-        var kind = annotations.Schema.GetColumnOrNull(KeyValuesAnnotation);
-        if (kind?.Type is not VectorDataViewType { ItemType: { } itemType })
-        {
-            return null;
-        }
-
-        return Type.GetTypeCode(itemType.RawType) switch
-        {
-            _ when itemType is TextDataViewType => Read<ReadOnlyMemory<char>>(annotations, static v => v.ToString()),
-            TypeCode.Single => Read<float>(annotations, static v => v.ToString(CultureInfo.InvariantCulture)),
-            TypeCode.Double => Read<double>(annotations, static v => v.ToString(CultureInfo.InvariantCulture)),
-            TypeCode.Int32 => Read<int>(annotations, static v => v.ToString(CultureInfo.InvariantCulture)),
-            TypeCode.Int64 => Read<long>(annotations, static v => v.ToString(CultureInfo.InvariantCulture)),
-            TypeCode.UInt32 => Read<uint>(annotations, static v => v.ToString(CultureInfo.InvariantCulture)),
-            TypeCode.Boolean => Read<bool>(annotations, static v => v ? "True" : "False"),
-            _ => null,
-        };
-
-        static string[] Read<T>(DataViewSchema.Annotations annotations, Func<T, string> format)
-        {
-            VBuffer<T> values = default;
-            annotations.GetValue(KeyValuesAnnotation, ref values);
-            var names = new string[values.Length];
-            for (int i = 0; i < names.Length; i++)
-            {
-                names[i] = format(values.GetItemOrDefault(i)!);
-            }
-
-            return names;
+                _binding.Column.Conversion == BatchColumnConversion.ClassIndex ? KeyValueNames.Read(_binding.SchemaColumn) : null);
         }
     }
 }

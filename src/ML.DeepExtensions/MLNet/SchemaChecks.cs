@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -57,34 +56,5 @@ internal static class SchemaChecks
         var added = outputs.ToList();
         var kept = input.Where(c => !added.Any(a => a.Name == c.Name));
         return new SchemaShape(kept.Concat(added));
-    }
-
-    /// <summary>The key values of a key column as text, or empty when it has none.</summary>
-    public static string[] KeyValuesAsText(DataViewSchema.Column column)
-    {
-        var annotation = column.Annotations.Schema.GetColumnOrNull(SchemaShapes.KeyValuesKind);
-        if (annotation is null || annotation.Value.Type is not VectorDataViewType vector)
-        {
-            return [];
-        }
-
-        return vector.ItemType switch
-        {
-            TextDataViewType => Read<ReadOnlyMemory<char>>(column, v => v.ToString()),
-            NumberDataViewType n when n == NumberDataViewType.Single => Read<float>(column, v => v.ToString(CultureInfo.InvariantCulture)),
-            NumberDataViewType n when n == NumberDataViewType.Double => Read<double>(column, v => v.ToString(CultureInfo.InvariantCulture)),
-            NumberDataViewType n when n == NumberDataViewType.Int32 => Read<int>(column, v => v.ToString(CultureInfo.InvariantCulture)),
-            NumberDataViewType n when n == NumberDataViewType.UInt32 => Read<uint>(column, v => v.ToString(CultureInfo.InvariantCulture)),
-            NumberDataViewType n when n == NumberDataViewType.Int64 => Read<long>(column, v => v.ToString(CultureInfo.InvariantCulture)),
-            BooleanDataViewType => Read<bool>(column, v => v ? "true" : "false"),
-            _ => [],
-        };
-    }
-
-    private static string[] Read<T>(DataViewSchema.Column column, Func<T, string> format)
-    {
-        var values = default(VBuffer<T>);
-        column.GetKeyValues(ref values);
-        return values.DenseValues().Select(format).ToArray();
     }
 }

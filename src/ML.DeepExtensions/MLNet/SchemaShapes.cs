@@ -1,6 +1,7 @@
 using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using ML.DeepExtensions.Data;
 
 namespace ML.DeepExtensions.MLNet;
 
@@ -11,9 +12,6 @@ namespace ML.DeepExtensions.MLNet;
 /// </summary>
 internal static class SchemaShapes
 {
-    /// <summary>ML.NET's annotation kind for the values behind key indices.</summary>
-    public const string KeyValuesKind = "KeyValues";
-
     private static readonly ConstructorInfo ColumnConstructor = typeof(SchemaShape.Column)
         .GetConstructors(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public)
         .SingleOrDefault(c => c.GetParameters().Select(p => p.ParameterType).SequenceEqual(
@@ -31,7 +29,7 @@ internal static class SchemaShapes
     public static SchemaShape.Column Key(string name, bool withTextKeyValues)
     {
         var annotations = withTextKeyValues
-            ? new SchemaShape([Create(KeyValuesKind, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, isKey: false, annotations: null)])
+            ? new SchemaShape([Create(KeyValueNames.AnnotationKind, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, isKey: false, annotations: null)])
             : null;
         return Create(name, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, isKey: true, annotations);
     }

@@ -88,7 +88,7 @@ internal sealed class MulticlassHead : IPredictionHead
     private static string[] ClassNames(DataViewSchema.Column column, KeyDataViewType key)
     {
         var names = Enumerable.Range(1, (int)key.Count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        var values = SchemaChecks.KeyValuesAsText(column);
+        var values = KeyValueNames.Read(column) ?? [];
         for (int i = 0; i < Math.Min(values.Length, names.Length); i++)
         {
             names[i] = values[i];

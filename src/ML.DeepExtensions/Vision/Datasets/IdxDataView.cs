@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using ML.DeepExtensions.Data;
 using ML.DeepExtensions.MLNet;
 
 namespace ML.DeepExtensions.Vision.Datasets;
@@ -30,7 +31,7 @@ internal sealed class IdxDataView : IDataView
         var keyValues = new VBuffer<ReadOnlyMemory<char>>(classNames.Count, classNames.Select(n => n.AsMemory()).ToArray());
         var annotations = new DataViewSchema.Annotations.Builder();
         annotations.Add(
-            SchemaShapes.KeyValuesKind,
+            KeyValueNames.AnnotationKind,
             new VectorDataViewType(TextDataViewType.Instance, classNames.Count),
             (ref VBuffer<ReadOnlyMemory<char>> value) => keyValues.CopyTo(ref value));
         var schema = new DataViewSchema.Builder();
