@@ -35,20 +35,26 @@ internal static class SchemaChecks
             $"The {role} column '{name}' is not in the input schema. Columns: {string.Join(", ", schema.Select(c => c.Name))}.", nameof(name));
     }
 
-    /// <summary>Features must be a known-size vector of Single, as ML.NET's own trainers require.</summary>
-    public static int FeatureWidth(DataViewSchema schema, string name)
+    /// <summary>
+    /// The features column as a known-size vector of Single, as ML.NET's own trainers require, or an
+    /// ArgumentException naming the column, its type and <paramref name="hint"/> (how to get there).
+    /// </summary>
+    public static VectorDataViewType SingleVector(DataViewSchema schema, string name, string hint)
     {
         var column = Find(schema, name, "features");
-        if (column.Type is VectorDataViewType { ItemType: NumberDataViewType number, IsKnownSize: true } vector && number == NumberDataViewType.Single)
+        if (column.Type is VectorDataViewType { IsKnownSize: true } vector && vector.ItemType == NumberDataViewType.Single)
         {
-            return vector.Size;
+            return vector;
         }
 
         throw new ArgumentException(
-            $"The features column '{name}' is {column.Type}, but the trainer needs a known-size vector of Single. "
-            + "Build it with mlContext.Transforms.Concatenate(...) and, for other numeric types, mlContext.Transforms.Conversion.ConvertType(..., DataKind.Single).",
-            nameof(name));
+            $"The features column '{name}' is {column.Type}, but the trainer needs a known-size vector of Single. {hint}", nameof(name));
     }
+
+    /// <summary>The width of a tabular features column (see <see cref="SingleVector"/>).</summary>
+    public static int FeatureWidth(DataViewSchema schema, string name) =>
+        SingleVector(schema, name,
+            "Build it with mlContext.Transforms.Concatenate(...) and, for other numeric types, mlContext.Transforms.Conversion.ConvertType(..., DataKind.Single).").Size;
 
     /// <summary>The input columns plus the given output columns (which shadow inputs of the same name).</summary>
     public static SchemaShape Append(SchemaShape input, IEnumerable<SchemaShape.Column> outputs)

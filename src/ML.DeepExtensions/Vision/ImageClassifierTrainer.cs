@@ -38,13 +38,8 @@ public sealed class ImageClassifierTrainer : SupervisedNetworkTrainer<ImageClass
 
     private protected override long[] InputShape(DataViewSchema schema)
     {
-        var column = SchemaChecks.Find(schema, Options.FeatureColumnName, "features");
-        if (column.Type is not VectorDataViewType { IsKnownSize: true } vector || vector.ItemType != NumberDataViewType.Single)
-        {
-            throw new ArgumentException(
-                $"The features column '{Options.FeatureColumnName}' is {column.Type}, but the image classifier needs a known-size vector of Single pixels "
-                + "(for example from mlContext.Transforms.ExtractPixels).", nameof(schema));
-        }
+        var vector = SchemaChecks.SingleVector(schema, Options.FeatureColumnName,
+            "Images give one with mlContext.Transforms.ExtractPixels (C x H x W pixels, channel-major).");
 
         if (Options.ImageShape is { } declared)
         {
