@@ -51,7 +51,9 @@ internal sealed class BinaryHead : IPredictionHead
     {
         var positiveWeight = _positiveWeight == 1.0 ? null : tensor(new[] { (float)_positiveWeight }).DetachFromDisposeScope();
         return (output, label) => nn.functional.binary_cross_entropy_with_logits(
-            output.view(-1), label, pos_weights: positiveWeight?.to(output.device));
+            output.view(-1), label, pos_weights: positiveWeight is null || positiveWeight.device_type == output.device_type
+                ? positiveWeight
+                : positiveWeight = positiveWeight.to(output.device).DetachFromDisposeScope());
     }
 
     public IReadOnlyList<IMetric> CreateMetrics() => [new AccuracyMetric()];

@@ -35,7 +35,8 @@ public interface ITrainingCallback
     /// <summary>
     /// After a training batch, with running values for the epoch so far. The engine computes these
     /// values (a device synchronisation per batch) only when some callback implements this method
-    /// and <see cref="ReadsBatchLogs"/>; otherwise <paramref name="logs"/> is empty.
+    /// and <see cref="ReadsBatchLogs"/>; otherwise <paramref name="logs"/> is empty. The dictionary is
+    /// reused for the next batch: copy what you keep.
     /// </summary>
     void OnBatchEnd(TrainingSession session, long globalStep, TrainingLogs logs)
     {

@@ -179,6 +179,7 @@ public sealed class TrainingEngine
         var token = _options.CancellationToken;
         using var batches = train.GetBatches(session.Epoch, token).GetEnumerator();
         long stepsPerEpoch = Math.Max(1, session.StepsPerEpoch);
+        var batchLogs = new TrainingLogs();
         while (true)
         {
             token.ThrowIfCancellationRequested();
@@ -195,9 +196,10 @@ public sealed class TrainingEngine
             callbacks.OnBatchBegin(session, session.GlobalStep);
             step.TrainBatch(batches.Current, metrics);
 
-            // Reading metric values synchronises with the device, so batch logs are built only for
-            // callbacks that implement OnBatchEnd and read its logs.
-            var batchLogs = new TrainingLogs();
+            // Reading metric values synchronises with the device, so batch logs are filled only for
+            // callbacks that implement OnBatchEnd and read its logs. One dictionary serves the epoch:
+            // like Keras' logs, it is valid during the call; callbacks copy what they keep.
+            batchLogs.Clear();
             if (batchLogsWanted)
             {
                 metrics.WriteTo(batchLogs);
