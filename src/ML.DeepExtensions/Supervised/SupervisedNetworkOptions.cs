@@ -18,7 +18,7 @@ public abstract class SupervisedNetworkOptions : TrainingOptions
     public override void Validate()
     {
         base.Validate();
-        OptimizerOptions.Require(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), FeatureColumnName ?? "", "must name a column");
-        OptimizerOptions.Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName ?? "", "must name a column");
+        OptionChecks.Require(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), FeatureColumnName ?? "", "must name a column");
+        OptionChecks.Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName ?? "", "must name a column");
     }
 }

@@ -59,10 +59,10 @@ public abstract class MlpOptions : SupervisedNetworkOptions
         ArgumentNullException.ThrowIfNull(HiddenLayers, nameof(HiddenLayers));
         for (int i = 0; i < HiddenLayers.Count; i++)
         {
-            OptimizerOptions.Require(HiddenLayers[i] > 0, $"{nameof(HiddenLayers)}[{i}]", HiddenLayers[i], "must be a positive width");
+            OptionChecks.Require(HiddenLayers[i] > 0, $"{nameof(HiddenLayers)}[{i}]", HiddenLayers[i], "must be a positive width");
         }
 
-        OptimizerOptions.Require(Dropout is >= 0 and < 1, nameof(Dropout), Dropout, "must be in [0, 1)");
+        OptionChecks.Require(Dropout is >= 0 and < 1, nameof(Dropout), Dropout, "must be in [0, 1)");
     }
 }
 
@@ -76,7 +76,7 @@ public sealed class MlpMulticlassOptions : MlpOptions
     public override void Validate()
     {
         base.Validate();
-        OptimizerOptions.Require(LabelSmoothing is >= 0 and < 1, nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1)");
+        OptionChecks.Require(LabelSmoothing is >= 0 and < 1, nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1)");
     }
 }
 
@@ -90,7 +90,7 @@ public sealed class MlpBinaryOptions : MlpOptions
     public override void Validate()
     {
         base.Validate();
-        OptimizerOptions.Require(PositiveClassWeight > 0, nameof(PositiveClassWeight), PositiveClassWeight, "must be positive");
+        OptionChecks.Require(PositiveClassWeight > 0, nameof(PositiveClassWeight), PositiveClassWeight, "must be positive");
     }
 }
 
@@ -113,6 +113,6 @@ public sealed class MlpRegressionOptions : MlpOptions
     public override void Validate()
     {
         base.Validate();
-        OptimizerOptions.Require(HuberDelta > 0, nameof(HuberDelta), HuberDelta, "must be positive");
+        OptionChecks.Require(HuberDelta > 0, nameof(HuberDelta), HuberDelta, "must be positive");
     }
 }

@@ -36,8 +36,8 @@ public sealed record StepDecaySchedule(int StepEpochs, double Gamma = 0.1) : Lea
     /// <inheritdoc />
     public override void Validate()
     {
-        OptimizerOptions.Require(StepEpochs > 0, nameof(StepEpochs), StepEpochs, "must be positive");
-        OptimizerOptions.Require(Gamma > 0, nameof(Gamma), Gamma, "must be positive");
+        OptionChecks.Require(StepEpochs > 0, nameof(StepEpochs), StepEpochs, "must be positive");
+        OptionChecks.Require(Gamma > 0, nameof(Gamma), Gamma, "must be positive");
     }
 }
 
@@ -56,7 +56,7 @@ public sealed record CosineSchedule(double MinFactor = 0) : LearningRateSchedule
 
     /// <inheritdoc />
     public override void Validate() =>
-        OptimizerOptions.Require(MinFactor is >= 0 and <= 1, nameof(MinFactor), MinFactor, "must be in [0, 1]");
+        OptionChecks.Require(MinFactor is >= 0 and <= 1, nameof(MinFactor), MinFactor, "must be in [0, 1]");
 }
 
 /// <summary>
@@ -87,9 +87,9 @@ public sealed record OneCycleSchedule(double WarmupFraction = 0.3, double DivFac
     /// <inheritdoc />
     public override void Validate()
     {
-        OptimizerOptions.Require(WarmupFraction is > 0 and < 1, nameof(WarmupFraction), WarmupFraction, "must be in (0, 1)");
-        OptimizerOptions.Require(DivFactor >= 1, nameof(DivFactor), DivFactor, "must be at least 1");
-        OptimizerOptions.Require(FinalDivFactor >= 1, nameof(FinalDivFactor), FinalDivFactor, "must be at least 1");
+        OptionChecks.Require(WarmupFraction is > 0 and < 1, nameof(WarmupFraction), WarmupFraction, "must be in (0, 1)");
+        OptionChecks.Require(DivFactor >= 1, nameof(DivFactor), DivFactor, "must be at least 1");
+        OptionChecks.Require(FinalDivFactor >= 1, nameof(FinalDivFactor), FinalDivFactor, "must be at least 1");
     }
 
     private static double Anneal(double from, double to, double progress) =>
@@ -112,7 +112,7 @@ public sealed record LinearWarmupSchedule(long WarmupSteps, LearningRateSchedule
     /// <inheritdoc />
     public override void Validate()
     {
-        OptimizerOptions.Require(WarmupSteps > 0, nameof(WarmupSteps), WarmupSteps, "must be positive");
+        OptionChecks.Require(WarmupSteps > 0, nameof(WarmupSteps), WarmupSteps, "must be positive");
         Then?.Validate();
     }
 }
@@ -135,9 +135,9 @@ public sealed record ReduceOnPlateauSchedule(
     /// <inheritdoc />
     public override void Validate()
     {
-        OptimizerOptions.Require(ReductionFactor is > 0 and < 1, nameof(ReductionFactor), ReductionFactor, "must be in (0, 1)");
-        OptimizerOptions.Require(Patience >= 0, nameof(Patience), Patience, "must be zero or positive");
-        OptimizerOptions.Require(MinFactor is >= 0 and < 1, nameof(MinFactor), MinFactor, "must be in [0, 1)");
+        OptionChecks.Require(ReductionFactor is > 0 and < 1, nameof(ReductionFactor), ReductionFactor, "must be in (0, 1)");
+        OptionChecks.Require(Patience >= 0, nameof(Patience), Patience, "must be zero or positive");
+        OptionChecks.Require(MinFactor is >= 0 and < 1, nameof(MinFactor), MinFactor, "must be in [0, 1)");
     }
 
     /// <summary>Finds the plateau schedule inside a (possibly wrapped) schedule.</summary>

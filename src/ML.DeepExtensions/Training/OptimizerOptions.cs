@@ -54,13 +54,13 @@ public sealed record OptimizerOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid value.</summary>
     public void Validate()
     {
-        Require(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be a positive number");
-        Require(WeightDecay >= 0, nameof(WeightDecay), WeightDecay, "must be zero or positive");
-        Require(Momentum >= 0 && Momentum < 1, nameof(Momentum), Momentum, "must be in [0, 1)");
-        Require(!Nesterov || (Kind == OptimizerKind.Sgd && Momentum > 0), nameof(Nesterov), Nesterov, "needs Kind = Sgd and Momentum > 0");
-        Require(Beta1 is >= 0 and < 1, nameof(Beta1), Beta1, "must be in [0, 1)");
-        Require(Beta2 is >= 0 and < 1, nameof(Beta2), Beta2, "must be in [0, 1)");
-        Require(Epsilon > 0, nameof(Epsilon), Epsilon, "must be positive");
+        OptionChecks.Require(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be a positive number");
+        OptionChecks.Require(WeightDecay >= 0, nameof(WeightDecay), WeightDecay, "must be zero or positive");
+        OptionChecks.Require(Momentum >= 0 && Momentum < 1, nameof(Momentum), Momentum, "must be in [0, 1)");
+        OptionChecks.Require(!Nesterov || (Kind == OptimizerKind.Sgd && Momentum > 0), nameof(Nesterov), Nesterov, "needs Kind = Sgd and Momentum > 0");
+        OptionChecks.Require(Beta1 is >= 0 and < 1, nameof(Beta1), Beta1, "must be in [0, 1)");
+        OptionChecks.Require(Beta2 is >= 0 and < 1, nameof(Beta2), Beta2, "must be in [0, 1)");
+        OptionChecks.Require(Epsilon > 0, nameof(Epsilon), Epsilon, "must be positive");
     }
 
     /// <summary>Creates the optimizer over <paramref name="parameters"/>.</summary>
@@ -75,13 +75,5 @@ public sealed record OptimizerOptions
             OptimizerKind.RmsProp => optim.RMSProp(parameters, LearningRate, Alpha, Epsilon, WeightDecay, Momentum),
             _ => throw new InvalidOperationException($"Unknown optimizer kind {Kind}."),
         };
-    }
-
-    internal static void Require(bool condition, string name, object value, string rule)
-    {
-        if (!condition)
-        {
-            throw new ArgumentOutOfRangeException(name, value, $"{name} {rule}; got {value}.");
-        }
     }
 }

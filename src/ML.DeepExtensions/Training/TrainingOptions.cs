@@ -121,14 +121,14 @@ public class TrainingOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid setting.</summary>
     public virtual void Validate()
     {
-        OptimizerOptions.Require(Epochs > 0, nameof(Epochs), Epochs, "must be at least 1");
-        OptimizerOptions.Require(BatchSize > 0, nameof(BatchSize), BatchSize, "must be at least 1");
-        OptimizerOptions.Require(GradientClipNorm is null or > 0, nameof(GradientClipNorm), GradientClipNorm ?? 0, "must be positive when set");
-        OptimizerOptions.Require(IntraOpThreads is null or > 0, nameof(IntraOpThreads), IntraOpThreads ?? 0, "must be positive when set");
-        OptimizerOptions.Require(ShuffleBufferSize >= 0, nameof(ShuffleBufferSize), ShuffleBufferSize, "must be zero or positive");
-        OptimizerOptions.Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
-        OptimizerOptions.Require(Checkpoints is null || Checkpoints.EveryEpochs > 0, "Checkpoints.EveryEpochs", Checkpoints?.EveryEpochs ?? 0, "must be at least 1");
-        OptimizerOptions.Require(EarlyStopping is null || EarlyStopping.Patience >= 0, "EarlyStopping.Patience", EarlyStopping?.Patience ?? 0, "must be zero or positive");
+        OptionChecks.Require(Epochs > 0, nameof(Epochs), Epochs, "must be at least 1");
+        OptionChecks.Require(BatchSize > 0, nameof(BatchSize), BatchSize, "must be at least 1");
+        OptionChecks.Require(GradientClipNorm is null or > 0, nameof(GradientClipNorm), GradientClipNorm ?? 0, "must be positive when set");
+        OptionChecks.Require(IntraOpThreads is null or > 0, nameof(IntraOpThreads), IntraOpThreads ?? 0, "must be positive when set");
+        OptionChecks.Require(ShuffleBufferSize >= 0, nameof(ShuffleBufferSize), ShuffleBufferSize, "must be zero or positive");
+        OptionChecks.Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
+        OptionChecks.Require(Checkpoints is null || Checkpoints.EveryEpochs > 0, "Checkpoints.EveryEpochs", Checkpoints?.EveryEpochs ?? 0, "must be at least 1");
+        OptionChecks.Require(EarlyStopping is null || EarlyStopping.Patience >= 0, "EarlyStopping.Patience", EarlyStopping?.Patience ?? 0, "must be zero or positive");
         Optimizer.Validate();
         LearningRateSchedule?.Validate();
     }

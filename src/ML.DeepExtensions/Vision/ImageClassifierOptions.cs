@@ -60,8 +60,8 @@ public sealed class ImageClassifierOptions : SupervisedNetworkOptions
     {
         base.Validate();
         ArgumentNullException.ThrowIfNull(Architecture, nameof(Architecture));
-        OptimizerOptions.Require(ImageShape is null || (ImageShape.Count == 3 && ImageShape.All(d => d > 0)),
+        OptionChecks.Require(ImageShape is null || (ImageShape.Count == 3 && ImageShape.All(d => d > 0)),
             nameof(ImageShape), ImageShape is null ? "" : string.Join("x", ImageShape), "must be three positive sizes: channels, height, width");
-        OptimizerOptions.Require(PixelScale > 0 && float.IsFinite(PixelScale), nameof(PixelScale), PixelScale, "must be a positive number");
+        OptionChecks.Require(PixelScale > 0 && float.IsFinite(PixelScale), nameof(PixelScale), PixelScale, "must be a positive number");
     }
 }

@@ -1,4 +1,5 @@
 using ML.DeepExtensions.Networks;
+using ML.DeepExtensions.Training;
 
 namespace ML.DeepExtensions.Vision.Layers;
 
@@ -12,10 +13,10 @@ public static class Layer
     /// <summary>A convolution; <paramref name="padding"/> null keeps the size at stride 1 (kernelSize / 2).</summary>
     public static ImageLayer Conv2D(int filters, int kernelSize = 3, int stride = 1, int? padding = null)
     {
-        Require(filters > 0, nameof(filters), filters);
-        Require(kernelSize > 0, nameof(kernelSize), kernelSize);
-        Require(stride > 0, nameof(stride), stride);
-        Require(padding is null or >= 0, nameof(padding), padding ?? 0);
+        OptionChecks.Require(filters > 0, nameof(filters), filters, "must be positive");
+        OptionChecks.Require(kernelSize > 0, nameof(kernelSize), kernelSize, "must be positive");
+        OptionChecks.Require(stride > 0, nameof(stride), stride, "must be positive");
+        OptionChecks.Require(padding is null or >= 0, nameof(padding), padding ?? 0, "must be zero or positive");
         return new ConvolutionLayer(filters, kernelSize, stride, padding ?? (kernelSize / 2));
     }
 
@@ -31,7 +32,7 @@ public static class Layer
     /// <summary>Dropout.</summary>
     public static ImageLayer Dropout(double rate)
     {
-        Require(rate is >= 0 and < 1, nameof(rate), rate);
+        OptionChecks.Require(rate is >= 0 and < 1, nameof(rate), rate, "must be in [0, 1)");
         return new DropoutLayer(rate);
     }
 
@@ -47,15 +48,15 @@ public static class Layer
     /// <summary>A fully connected layer.</summary>
     public static ImageLayer Dense(int units)
     {
-        Require(units > 0, nameof(units), units);
+        OptionChecks.Require(units > 0, nameof(units), units, "must be positive");
         return new DenseLayer(units);
     }
 
     /// <summary>A residual (ResNet basic) block.</summary>
     public static ImageLayer Residual(int filters, int stride = 1)
     {
-        Require(filters > 0, nameof(filters), filters);
-        Require(stride > 0, nameof(stride), stride);
+        OptionChecks.Require(filters > 0, nameof(filters), filters, "must be positive");
+        OptionChecks.Require(stride > 0, nameof(stride), stride, "must be positive");
         return new ResidualLayer(filters, stride);
     }
 
@@ -64,16 +65,8 @@ public static class Layer
 
     private static PoolingLayer Pool(bool average, int size, int? stride)
     {
-        Require(size > 0, nameof(size), size);
-        Require(stride is null or > 0, nameof(stride), stride ?? 0);
+        OptionChecks.Require(size > 0, nameof(size), size, "must be positive");
+        OptionChecks.Require(stride is null or > 0, nameof(stride), stride ?? 0, "must be positive");
         return new PoolingLayer(average, size, stride ?? size);
-    }
-
-    private static void Require(bool condition, string name, object value)
-    {
-        if (!condition)
-        {
-            throw new ArgumentOutOfRangeException(name, value, $"{name} is out of range: {value}.");
-        }
     }
 }
