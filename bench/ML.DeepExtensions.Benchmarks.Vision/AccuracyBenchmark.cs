@@ -54,9 +54,9 @@ internal static class AccuracyBenchmark
 
         public List<EpochRecord> Epochs { get; } = [];
 
-        public void OnEpochBegin(TrainingSession session, int epoch) => _stopwatch.Restart();
+        public void OnEpochBegin(TrainingRun run, int epoch) => _stopwatch.Restart();
 
-        public void OnEpochEnd(TrainingSession session, int epoch, TrainingLogs logs)
+        public void OnEpochEnd(TrainingRun run, int epoch, TrainingLogs logs)
         {
             double seconds = _stopwatch.Elapsed.TotalSeconds;
             Epochs.Add(new EpochRecord(epoch + 1, seconds, logs["loss"], logs["accuracy"], VisionBenchmarkSetup.ResidentMiB()));

@@ -78,7 +78,7 @@ internal static class TrainingThroughputBenchmark
         {
             Architecture = layers,
             Epochs = 1,
-            BatchSize = batchSize,
+            Data = { BatchSize = batchSize },
             Optimizer = new OptimizerOptions { Kind = OptimizerKind.AdamW, LearningRate = 1e-3 },
             IntraOpThreads = threads,
             Seed = 1,
@@ -143,8 +143,8 @@ internal static class TrainingThroughputBenchmark
 
         public double Seconds => _stopwatch.Elapsed.TotalSeconds;
 
-        public void OnEpochBegin(TrainingSession session, int epoch) => _stopwatch.Restart();
+        public void OnEpochBegin(TrainingRun run, int epoch) => _stopwatch.Restart();
 
-        public void OnEpochEnd(TrainingSession session, int epoch, TrainingLogs logs) => _stopwatch.Stop();
+        public void OnEpochEnd(TrainingRun run, int epoch, TrainingLogs logs) => _stopwatch.Stop();
     }
 }

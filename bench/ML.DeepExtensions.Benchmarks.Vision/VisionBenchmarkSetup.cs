@@ -58,7 +58,7 @@ internal static class VisionBenchmarkSetup
     {
         Architecture = architecture,
         Epochs = epochs,
-        BatchSize = 128,
+        Data = { BatchSize = 128 },
         Optimizer = new OptimizerOptions { Kind = OptimizerKind.AdamW, LearningRate = 3e-3, WeightDecay = 5e-4 },
         LearningRateSchedule = new OneCycleSchedule(WarmupFraction: 0.2),
         Augmentation = new ImageAugmentationOptions { RandomCropPadding = 2, HorizontalFlip = true },

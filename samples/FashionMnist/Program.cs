@@ -68,7 +68,7 @@ static void TrainFromIdxFiles(MLContext mlContext, string dataDirectory, SampleS
     {
         Architecture = settings.Layers,
         Epochs = settings.Epochs,
-        BatchSize = 128,
+        Data = { BatchSize = 128 },
         Optimizer = new OptimizerOptions { Kind = OptimizerKind.AdamW, LearningRate = 3e-3, WeightDecay = 5e-4 },
         LearningRateSchedule = new OneCycleSchedule(WarmupFraction: 0.2),
         Augmentation = new ImageAugmentationOptions { RandomCropPadding = 2, HorizontalFlip = true },

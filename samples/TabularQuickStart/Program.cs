@@ -28,9 +28,8 @@ var trainer = mlContext.MulticlassClassification.Trainers.Mlp(new MlpMulticlassO
 {
     HiddenLayers = [16, 16],
     Epochs = 300,
-    BatchSize = 16,
+    Data = { BatchSize = 16, ValidationFraction = 0.2 },
     Optimizer = new OptimizerOptions { LearningRate = 0.01 },
-    ValidationFraction = 0.2,
     EarlyStopping = new EarlyStoppingOptions { Monitor = "val_loss", Patience = 20 },
     Progress = new EpochPrinter(every: 10),
 });

@@ -118,7 +118,7 @@ internal sealed class EngineOverheadBenchmark
         {
             HiddenLayers = s.HiddenLayers,
             Epochs = s.Epochs,
-            BatchSize = s.BatchSize,
+            Data = { BatchSize = s.BatchSize },
             Optimizer = new OptimizerOptions { Kind = OptimizerKind.Adam, LearningRate = s.LearningRate },
             IntraOpThreads = s.Threads,
             Seed = s.Seed,
@@ -142,18 +142,17 @@ internal sealed class EngineOverheadBenchmark
         var options = new TrainingOptions
         {
             Epochs = s.Epochs,
-            BatchSize = s.BatchSize,
             Optimizer = new OptimizerOptions { Kind = OptimizerKind.Adam, LearningRate = s.LearningRate },
             IntraOpThreads = s.Threads,
             Seed = s.Seed,
             Callbacks = [timer],
         };
-        TrainingEngine.SeedForInitialisation(s.Seed);
+        TrainingRun.SeedForInitialisation(s.Seed);
         using var network = raw.BuildNetwork(s.HiddenLayers);
         using var optimizer = options.Optimizer.Create(network.parameters());
         var step = new SupervisedTrainStep(network, (output, label) => nn.functional.cross_entropy(output, label), optimizer,
             () => withAccuracy ? [new AccuracyMetric()] : [], CPU);
-        new TrainingEngine(options).Fit(step, source, null, s.Seed, CPU);
+        TrainingEngine.Fit(new TrainingRun(options, s.Seed), step, source, null);
         CheckEpochs(timer);
         return new(timer.Clock.Measure(s.SamplesPerRun), timer.Split());
     }

@@ -38,7 +38,7 @@ internal sealed class LoopTimer : ITrainingCallback
 
     public TimeSpan EpochEnd { get; private set; }
 
-    public void OnEpochBegin(TrainingSession session, int epoch)
+    public void OnEpochBegin(TrainingRun run, int epoch)
     {
         if (epoch == 0)
         {
@@ -49,12 +49,12 @@ internal sealed class LoopTimer : ITrainingCallback
         _last = Stopwatch.GetTimestamp();
     }
 
-    public void OnBatchBegin(TrainingSession session, long globalStep)
+    public void OnBatchBegin(TrainingRun run, long globalStep)
     {
         var gap = Stopwatch.GetElapsedTime(_last);
         if (_firstBatchOfEpoch)
         {
-            if (session.Epoch == 0)
+            if (run.Epoch == 0)
             {
                 FirstEpochStart = gap;
             }
@@ -73,7 +73,7 @@ internal sealed class LoopTimer : ITrainingCallback
         _last = Stopwatch.GetTimestamp();
     }
 
-    public void OnBatchEnd(TrainingSession session, long globalStep, TrainingLogs logs)
+    public void OnBatchEnd(TrainingRun run, long globalStep, TrainingLogs logs)
     {
         InStep += Stopwatch.GetElapsedTime(_last);
         Batches++;
@@ -83,11 +83,11 @@ internal sealed class LoopTimer : ITrainingCallback
     /// <summary>Only timestamps are taken: the engine need not compute batch logs for this callback.</summary>
     public bool ReadsBatchLogs => false;
 
-    public void OnEpochEnd(TrainingSession session, int epoch, TrainingLogs logs)
+    public void OnEpochEnd(TrainingRun run, int epoch, TrainingLogs logs)
     {
         EpochEnd += Stopwatch.GetElapsedTime(_last);
         EpochsTimed = epoch + 1;
-        if (epoch == session.Options.Epochs - 1)
+        if (epoch == run.Options.Epochs - 1)
         {
             Clock.Stop();
         }

@@ -128,7 +128,7 @@ internal sealed class TabularBenchmark
             {
                 HiddenLayers = mlp.HiddenLayers,
                 Epochs = mlp.Epochs,
-                BatchSize = mlp.BatchSize,
+                Data = { BatchSize = mlp.BatchSize },
                 Optimizer = new OptimizerOptions { LearningRate = mlp.LearningRate },
                 IntraOpThreads = threads,
                 Seed = Seed,

@@ -39,7 +39,7 @@ public static class ImageClassifierCatalogExtensions
             FeatureColumnName = featureColumnName,
             Architecture = architecture ?? Architectures.SmallVgg,
             Epochs = epochs,
-            BatchSize = batchSize,
+            Data = { BatchSize = batchSize },
             Optimizer = new OptimizerOptions { LearningRate = learningRate },
         });
 

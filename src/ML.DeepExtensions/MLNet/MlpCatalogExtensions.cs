@@ -91,7 +91,7 @@ public static class MlpCatalogExtensions
             FeatureColumnName = featureColumnName,
             HiddenLayers = hiddenLayers ?? MlpDefaults.HiddenLayers,
             Epochs = epochs,
-            BatchSize = batchSize,
+            Data = { BatchSize = batchSize },
             Optimizer = new OptimizerOptions { LearningRate = learningRate },
         };
 }

@@ -17,7 +17,7 @@ internal abstract class BatchAugmentation : ITrainingCallback, IDisposable
     /// <summary>Transforms one batch's features, on their device, in the caller's dispose scope.</summary>
     public abstract Tensor Apply(Tensor features);
 
-    public void OnEpochBegin(TrainingSession session, int epoch) => Reseed(TrainingEngine.DeriveSeed(_seed, epoch));
+    public void OnEpochBegin(TrainingRun run, int epoch) => Reseed(TrainingRun.DeriveSeed(_seed, epoch));
 
     public abstract void Dispose();
 

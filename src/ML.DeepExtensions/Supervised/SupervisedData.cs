@@ -30,21 +30,22 @@ internal sealed class SupervisedData
     public static SupervisedData Open(IDataView trainData, IDataView? validationData, SupervisedNetworkOptions options, BatchColumn features, IPredictionHead head, int seed)
     {
         var columns = new[] { features, head.LabelBinding(options.LabelColumnName) };
+        var data = options.Data;
         var sourceOptions = new BatchSourceOptions
         {
-            BatchSize = options.BatchSize,
-            Shuffle = options.Shuffle,
-            ShuffleBufferSize = options.ShuffleBufferSize > 0 ? options.ShuffleBufferSize : null,
+            BatchSize = data.BatchSize,
+            Shuffle = data.Shuffle,
+            ShuffleBufferSize = data.ShuffleBufferSize > 0 ? data.ShuffleBufferSize : null,
             Seed = seed,
-            DropLastPartialBatch = options.DropLastPartialBatch,
-            MissingValues = options.SkipRowsWithMissingValues ? MissingValuePolicy.SkipRow : MissingValuePolicy.Error,
+            DropLastPartialBatch = data.DropLastPartialBatch,
+            MissingValues = data.SkipRowsWithMissingValues ? MissingValuePolicy.SkipRow : MissingValuePolicy.Error,
         };
 
         DataViewBatchSource train;
         DataViewBatchSource? validation = null;
-        if (options.ValidationFraction > 0)
+        if (data.ValidationFraction > 0)
         {
-            (train, validation) = DataViewBatchSource.CreateTrainValidation(trainData, columns, sourceOptions, options.ValidationFraction);
+            (train, validation) = DataViewBatchSource.CreateTrainValidation(trainData, columns, sourceOptions, data.ValidationFraction);
         }
         else
         {

@@ -51,7 +51,7 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
     /// <summary>A random transformation of each training batch's features (augmentation), or null.</summary>
     private protected virtual BatchAugmentation? CreateAugmentation(int seed) => null;
 
-    /// <summary>Trains on <paramref name="input"/> (with <see cref="TrainingOptions.ValidationFraction"/> held out if set).</summary>
+    /// <summary>Trains on <paramref name="input"/> (with <see cref="Data.DataOptions.ValidationFraction"/> held out if set).</summary>
     public NeuralNetworkTransformer Fit(IDataView input) => Fit(input, null);
 
     /// <summary>Trains on <paramref name="trainData"/>, validating each epoch on <paramref name="validationData"/>.</summary>
@@ -65,7 +65,7 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
         head.ValidateLabel(trainData.Schema, Options.LabelColumnName);
         if (validationData is not null)
         {
-            if (Options.ValidationFraction > 0)
+            if (Options.Data.ValidationFraction > 0)
             {
                 throw new ArgumentException("Pass either validation data or a ValidationFraction, not both.", nameof(validationData));
             }
@@ -83,29 +83,31 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
 
         ValidateArchitecture(inputShape, head.OutputWidth);
         var host = _environment.Register(ComponentName);
-        // A resumed run must continue with the seed that wrote the checkpoint.
-        int seed = Options.Seed
-            ?? (Options.ResumeFromCheckpoint is { } checkpoint ? CheckpointFile.ReadSeed(checkpoint) : host.Rand.Next());
         using var channel = host.Start(ComponentName);
+        ITrainingCallback logger = new ChannelLogger(channel, ComponentName);
+        var run = new TrainingRun(Options, defaultSeed: host.Rand.Next(), [logger]);
+        int seed = run.Seed;
         var features = BatchColumn.Features(Options.FeatureColumnName, inputShape.Length > 1 ? inputShape : null);
         var data = SupervisedData.Open(trainData, validationData, Options, features, head, seed);
         channel.Info(MessageSensitivity.None, $"{ComponentName}: {head.TaskName} on {data.TrainingRows} rows x {string.Join("x", inputShape)} features"
             + (data.Validation is null ? "" : $", {data.ValidationRows} validation rows") + $", seed {seed}.");
 
-        var device = Devices.Resolve(Options.Device);
-        TrainingEngine.SeedForInitialisation(seed);
-        var network = BuildNetwork(inputShape, head, data.Statistics);
-        network.to(device);
-        using var augmentation = CreateAugmentation(seed);
-        var step = new SupervisedTrainStep(network, head.CreateLoss(), Options.Optimizer.Create(network.parameters()),
-            head.CreateMetrics, device, Options.GradientClipNorm, augmentation is null ? null : augmentation.Apply);
-        ITrainingCallback[] builtIn = augmentation is null
-            ? [new ChannelLogger(channel, ComponentName)]
-            : [new ChannelLogger(channel, ComponentName), augmentation];
+        TrainingRun.SeedForInitialisation(seed);
+        var network = run.AddModule("model", BuildNetwork(inputShape, head, data.Statistics));
+        var optimizer = run.CreateOptimizer("optimizer", network, Options.Optimizer, Options.LearningRateSchedule);
+        RecordDataSettings(run);
+        using var batchAugmentation = CreateAugmentation(seed);
+        if (batchAugmentation is not null)
+        {
+            run.AddCallback(batchAugmentation);
+        }
+
+        var step = new SupervisedTrainStep(network, head.CreateLoss(), optimizer,
+            head.CreateMetrics, run.Device, Options.GradientClipNorm, batchAugmentation is null ? null : batchAugmentation.Apply);
         TrainingHistory history;
         try
         {
-            history = new TrainingEngine(Options, builtIn).Fit(step, data.Train, data.Validation, seed, device);
+            history = TrainingEngine.Fit(run, step, data.Train, data.Validation);
         }
         finally
         {
@@ -119,6 +121,17 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
         var scoring = OnnxScoringChain.Build(onnx, Options.FeatureColumnName, rawColumn, trainData,
             rawScored => head.CreateScorer(_environment, rawScored, rawColumn, Options.LabelColumnName));
         return new NeuralNetworkTransformer(scoring, onnx, network, history);
+    }
+
+    private void RecordDataSettings(TrainingRun run)
+    {
+        var data = Options.Data;
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        run.RecordSetting("Data.BatchSize", data.BatchSize.ToString(invariant));
+        run.RecordSetting("Data.Shuffle", data.Shuffle.ToString(invariant));
+        run.RecordSetting("Data.ShuffleBufferSize", data.ShuffleBufferSize.ToString(invariant));
+        run.RecordSetting("Data.DropLastPartialBatch", data.DropLastPartialBatch.ToString(invariant));
+        run.RecordSetting("Data.ValidationFraction", data.ValidationFraction.ToString(invariant));
     }
 
     /// <inheritdoc />

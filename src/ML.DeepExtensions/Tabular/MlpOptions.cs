@@ -1,3 +1,4 @@
+using ML.DeepExtensions.Data;
 using ML.DeepExtensions.Networks;
 using ML.DeepExtensions.Supervised;
 using ML.DeepExtensions.Training;
@@ -30,7 +31,7 @@ public abstract class MlpOptions : SupervisedNetworkOptions
     protected MlpOptions()
     {
         Epochs = MlpDefaults.Epochs;
-        BatchSize = MlpDefaults.BatchSize;
+        Data = new DataOptions { BatchSize = MlpDefaults.BatchSize };
     }
 
     /// <summary>Widths of the hidden layers, input side first. Empty for a linear model.</summary>

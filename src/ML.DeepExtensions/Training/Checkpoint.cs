@@ -6,18 +6,28 @@ using static TorchSharp.torch;
 
 namespace ML.DeepExtensions.Training;
 
-/// <summary>State a callback contributes to checkpoints so a resumed run continues it.</summary>
-internal interface ICheckpointState
-{
-    string StateKey { get; }
-
-    void Save(CheckpointContents contents);
-
-    void Restore(CheckpointContents contents);
-}
-
 /// <summary>Everything a checkpoint holds, in memory.</summary>
 internal sealed class CheckpointContents : IDisposable
+{
+    public CheckpointMetadata Metadata { get; set; } = new();
+
+    public Dictionary<string, Dictionary<string, Tensor>> Modules { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, byte[]> Optimizers { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, byte[]> States { get; } = new(StringComparer.Ordinal);
+
+    public void Dispose()
+    {
+        foreach (var t in Modules.Values.SelectMany(d => d.Values))
+        {
+            t.Dispose();
+        }
+    }
+}
+
+/// <summary>The JSON part of a checkpoint: the clock, the history, the settings that shape the result, schedule state.</summary>
+internal sealed class CheckpointMetadata
 {
     public int CompletedEpochs { get; set; }
 
@@ -25,36 +35,25 @@ internal sealed class CheckpointContents : IDisposable
 
     public int Seed { get; set; }
 
-    public double PlateauFactor { get; set; } = 1.0;
-
-    public MetricMonitor.MonitorState? PlateauMonitor { get; set; }
-
     public List<Dictionary<string, double>> History { get; set; } = [];
 
-    public Dictionary<string, string> CallbackJson { get; set; } = new(StringComparer.Ordinal);
+    public Dictionary<string, string> Settings { get; set; } = new(StringComparer.Ordinal);
 
-    public Dictionary<string, Tensor> ModelState { get; set; } = new(StringComparer.Ordinal);
+    public Dictionary<string, double> PlateauFactors { get; set; } = new(StringComparer.Ordinal);
 
-    public List<byte[]> OptimizerStates { get; set; } = [];
+    public Dictionary<string, MetricMonitor.MonitorState> PlateauMonitors { get; set; } = new(StringComparer.Ordinal);
 
-    public Dictionary<string, Dictionary<string, Tensor>> CallbackTensors { get; set; } = new(StringComparer.Ordinal);
-
-    public void Dispose()
-    {
-        foreach (var t in ModelState.Values.Concat(CallbackTensors.Values.SelectMany(d => d.Values)))
-        {
-            t.Dispose();
-        }
-    }
+    public string? RandomState { get; set; }
 }
 
 /// <summary>
 /// The checkpoint file: magic, format version, payload length, payload, SHA-256 of the payload.
 /// A damaged or foreign file is rejected with a message naming it, before any state is touched.
+/// Written to a temporary name and renamed, so a crash never leaves a half-written checkpoint.
 /// </summary>
 internal static class CheckpointFile
 {
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 2;
     private static readonly byte[] Magic = "MLDXCKPT"u8.ToArray();
 
     // Metrics can be NaN and monitors start at ±Infinity: JSON needs the named literals.
@@ -63,8 +62,11 @@ internal static class CheckpointFile
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    public static string FileName(int completedEpochs) =>
+    public static string EpochFileName(int completedEpochs) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"checkpoint-epoch-{completedEpochs:D4}.mldx");
+
+    public static string StepFileName(long completedSteps) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"checkpoint-step-{completedSteps:D8}.mldx");
 
     /// <summary>Fails early, before training, when checkpoints could not be written.</summary>
     public static void EnsureWritable(string directory)
@@ -87,23 +89,16 @@ internal static class CheckpointFile
         using var payload = new MemoryStream();
         using (var writer = new BinaryWriter(payload, Encoding.UTF8, leaveOpen: true))
         {
-            var metadata = new Metadata(contents.CompletedEpochs, contents.GlobalStep, contents.Seed, contents.PlateauFactor,
-                contents.PlateauMonitor, contents.History, contents.CallbackJson);
-            writer.Write(JsonSerializer.Serialize(metadata, JsonOptions));
-            TensorDictionaryFormat.Write(writer, contents.ModelState);
-            writer.Write(contents.OptimizerStates.Count);
-            foreach (var state in contents.OptimizerStates)
+            writer.Write(JsonSerializer.Serialize(contents.Metadata, JsonOptions));
+            writer.Write(contents.Modules.Count);
+            foreach (var (name, state) in contents.Modules)
             {
-                writer.Write(state.Length);
-                writer.Write(state);
+                writer.Write(name);
+                TensorDictionaryFormat.Write(writer, state);
             }
 
-            writer.Write(contents.CallbackTensors.Count);
-            foreach (var (key, tensors) in contents.CallbackTensors)
-            {
-                writer.Write(key);
-                TensorDictionaryFormat.Write(writer, tensors);
-            }
+            WriteBlobs(writer, contents.Optimizers);
+            WriteBlobs(writer, contents.States);
         }
 
         byte[] body = payload.ToArray();
@@ -116,6 +111,8 @@ internal static class CheckpointFile
             writer.Write((long)body.Length);
             writer.Write(body);
             writer.Write(SHA256.HashData(body));
+            writer.Flush();
+            file.Flush(flushToDisk: true);
         }
 
         try
@@ -148,9 +145,11 @@ internal static class CheckpointFile
         }
 
         int version = BitConverter.ToInt32(file, 8);
-        if (version > FormatVersion)
+        if (version != FormatVersion)
         {
-            throw new InvalidDataException($"The checkpoint '{path}' has format version {version}; this library reads up to {FormatVersion}.");
+            throw new InvalidDataException(version > FormatVersion
+                ? $"The checkpoint '{path}' has format version {version}; this library reads version {FormatVersion}."
+                : $"The checkpoint '{path}' has format version {version}, written by an earlier ML.DeepExtensions; this version reads only version {FormatVersion}. Train again to write a new checkpoint.");
         }
 
         long length = BitConverter.ToInt64(file, 12);
@@ -165,39 +164,26 @@ internal static class CheckpointFile
             throw new InvalidDataException($"The checkpoint '{path}' is corrupt: its checksum does not match its contents.");
         }
 
+        var contents = new CheckpointContents();
         try
         {
             using var reader = new BinaryReader(new MemoryStream(file, headerLength, (int)length), Encoding.UTF8);
-            var metadata = JsonSerializer.Deserialize<Metadata>(reader.ReadString(), JsonOptions)
+            contents.Metadata = JsonSerializer.Deserialize<CheckpointMetadata>(reader.ReadString(), JsonOptions)
                 ?? throw new InvalidDataException("empty metadata");
-            var contents = new CheckpointContents
+            int modules = ReadCount(reader);
+            for (int i = 0; i < modules; i++)
             {
-                CompletedEpochs = metadata.CompletedEpochs,
-                GlobalStep = metadata.GlobalStep,
-                Seed = metadata.Seed,
-                PlateauFactor = metadata.PlateauFactor,
-                PlateauMonitor = metadata.PlateauMonitor,
-                History = metadata.History,
-                CallbackJson = metadata.CallbackJson,
-                ModelState = TensorDictionaryFormat.Read(reader),
-            };
-            int optimizers = reader.ReadInt32();
-            for (int i = 0; i < optimizers; i++)
-            {
-                contents.OptimizerStates.Add(reader.ReadBytes(reader.ReadInt32()));
+                string name = reader.ReadString();
+                contents.Modules[name] = TensorDictionaryFormat.Read(reader);
             }
 
-            int callbacks = reader.ReadInt32();
-            for (int i = 0; i < callbacks; i++)
-            {
-                string key = reader.ReadString();
-                contents.CallbackTensors[key] = TensorDictionaryFormat.Read(reader);
-            }
-
+            ReadBlobs(reader, contents.Optimizers);
+            ReadBlobs(reader, contents.States);
             return contents;
         }
         catch (Exception e) when (e is EndOfStreamException or JsonException or InvalidDataException or ArgumentException)
         {
+            contents.Dispose();
             throw new InvalidDataException($"The checkpoint '{path}' could not be decoded: {e.Message}", e);
         }
     }
@@ -206,7 +192,7 @@ internal static class CheckpointFile
     public static int ReadSeed(string path)
     {
         using var contents = Read(path);
-        return contents.Seed;
+        return contents.Metadata.Seed;
     }
 
     public static byte[] SaveOptimizer(optim.Optimizer optimizer)
@@ -220,13 +206,20 @@ internal static class CheckpointFile
         return stream.ToArray();
     }
 
-    public static void LoadOptimizer(optim.Optimizer optimizer, byte[] state)
+    public static void LoadOptimizer(optim.Optimizer optimizer, byte[] state, string path, string name)
     {
-        using var reader = new BinaryReader(new MemoryStream(state));
-        AsHelper(optimizer).load_state_dict(reader);
+        try
+        {
+            using var reader = new BinaryReader(new MemoryStream(state));
+            AsHelper(optimizer).load_state_dict(reader);
+        }
+        catch (Exception e) when (e is not NotSupportedException)
+        {
+            throw new InvalidDataException($"The checkpoint '{path}' holds a state for optimizer '{name}' that does not fit this run's optimizer: {e.Message}", e);
+        }
     }
 
-    /// <summary>Copies a checkpoint's model state into <paramref name="model"/>, checking names and shapes first.</summary>
+    /// <summary>Copies a checkpoint's module state into <paramref name="model"/>, checking names and shapes first.</summary>
     public static void LoadModelState(nn.Module model, IReadOnlyDictionary<string, Tensor> state, string path)
     {
         var current = model.state_dict();
@@ -253,15 +246,39 @@ internal static class CheckpointFile
         }
     }
 
+    private static void WriteBlobs(BinaryWriter writer, Dictionary<string, byte[]> blobs)
+    {
+        writer.Write(blobs.Count);
+        foreach (var (name, bytes) in blobs)
+        {
+            writer.Write(name);
+            writer.Write(bytes.Length);
+            writer.Write(bytes);
+        }
+    }
+
+    private static void ReadBlobs(BinaryReader reader, Dictionary<string, byte[]> blobs)
+    {
+        int count = ReadCount(reader);
+        for (int i = 0; i < count; i++)
+        {
+            string name = reader.ReadString();
+            int length = reader.ReadInt32();
+            if (length < 0 || length > reader.BaseStream.Length - reader.BaseStream.Position)
+            {
+                throw new InvalidDataException($"entry '{name}' claims {length} bytes");
+            }
+
+            blobs[name] = reader.ReadBytes(length);
+        }
+    }
+
+    private static int ReadCount(BinaryReader reader)
+    {
+        int count = reader.ReadInt32();
+        return count is >= 0 and <= 100_000 ? count : throw new InvalidDataException($"implausible entry count {count}");
+    }
+
     private static OptimizerHelper AsHelper(optim.Optimizer optimizer) => optimizer as OptimizerHelper
         ?? throw new NotSupportedException($"Optimizer {optimizer.GetType().Name} cannot be checkpointed.");
-
-    private sealed record Metadata(
-        int CompletedEpochs,
-        long GlobalStep,
-        int Seed,
-        double PlateauFactor,
-        MetricMonitor.MonitorState? PlateauMonitor,
-        List<Dictionary<string, double>> History,
-        Dictionary<string, string> CallbackJson);
 }

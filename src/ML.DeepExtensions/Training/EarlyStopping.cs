@@ -30,80 +30,80 @@ public sealed class EarlyStopping : ITrainingCallback, ICheckpointState
     string ICheckpointState.StateKey => "early_stopping";
 
     /// <inheritdoc />
-    public void OnEpochEnd(TrainingSession session, int epoch, TrainingLogs logs)
+    public void OnEpochEnd(TrainingRun run, int epoch, TrainingLogs logs)
     {
-        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(run);
         if (_monitor.Observe(epoch, logs))
         {
             if (_options.RestoreBestWeights)
             {
-                ReplaceBest(Snapshot(session.Model));
+                ReplaceBest(Snapshot(run));
             }
         }
         else if (_monitor.EpochsWithoutImprovement >= Math.Max(1, _options.Patience))
         {
-            session.StopTraining = true;
-            session.History.StoppedEarly = true;
+            run.StopTraining = true;
+            run.History.StoppedEarly = true;
         }
     }
 
     /// <inheritdoc />
-    public void OnTrainEnd(TrainingSession session)
+    public void OnTrainEnd(TrainingRun run)
     {
-        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(run);
         if (_bestWeights is null)
         {
             return;
         }
 
-        if (_monitor.BestEpoch != session.History.Epochs.Count - 1)
+        if (_monitor.BestEpoch != run.History.Epochs.Count - 1)
         {
             using (no_grad())
             {
-                foreach (var (name, value) in session.Model.state_dict())
+                foreach (var (module, name, value) in NamedState(run))
                 {
-                    value.copy_(_bestWeights[name]);
+                    value.copy_(_bestWeights[Key(module, name)]);
                 }
             }
 
-            session.History.RestoredEpoch = _monitor.BestEpoch;
+            run.History.RestoredEpoch = _monitor.BestEpoch;
         }
 
         ReplaceBest(null);
     }
 
-    void ICheckpointState.Save(CheckpointContents contents)
+    void ICheckpointState.SaveState(BinaryWriter writer)
     {
-        contents.CallbackJson["early_stopping"] = JsonSerializer.Serialize(_monitor.GetState(), CheckpointFile.JsonOptions);
+        writer.Write(JsonSerializer.Serialize(_monitor.GetState(), CheckpointFile.JsonOptions));
+        writer.Write(_bestWeights is not null);
         if (_bestWeights is not null)
         {
-            contents.CallbackTensors["early_stopping"] = _bestWeights;
+            CheckpointTensors.Write(writer, _bestWeights);
         }
     }
 
-    void ICheckpointState.Restore(CheckpointContents contents)
+    void ICheckpointState.LoadState(BinaryReader reader)
     {
-        if (contents.CallbackJson.TryGetValue("early_stopping", out var json))
+        var state = JsonSerializer.Deserialize<MetricMonitor.MonitorState>(reader.ReadString(), CheckpointFile.JsonOptions);
+        if (state is not null)
         {
-            var state = JsonSerializer.Deserialize<MetricMonitor.MonitorState>(json, CheckpointFile.JsonOptions);
-            if (state is not null)
-            {
-                _monitor.SetState(state);
-            }
+            _monitor.SetState(state);
         }
 
-        if (contents.CallbackTensors.Remove("early_stopping", out var weights))
-        {
-            ReplaceBest(weights);
-        }
+        ReplaceBest(reader.ReadBoolean() ? CheckpointTensors.Read(reader) : null);
     }
 
-    private static Dictionary<string, Tensor> Snapshot(nn.Module model)
+    private static IEnumerable<(string Module, string Name, Tensor Value)> NamedState(TrainingRun run) =>
+        run.Modules.SelectMany(m => m.Module.state_dict().Select(kv => (m.Name, kv.Key, kv.Value)));
+
+    private static string Key(string module, string name) => module + "/" + name;
+
+    private static Dictionary<string, Tensor> Snapshot(TrainingRun run)
     {
         var copy = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (name, value) in model.state_dict())
+        foreach (var (module, name, value) in NamedState(run))
         {
-            copy[name] = value.detach().clone().DetachFromDisposeScope();
+            copy[Key(module, name)] = value.detach().clone().DetachFromDisposeScope();
         }
 
         return copy;

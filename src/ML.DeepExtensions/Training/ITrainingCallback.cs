@@ -3,32 +3,32 @@ namespace ML.DeepExtensions.Training;
 /// <summary>
 /// A hook into the training loop, Keras style. Every method has an empty default, so a callback
 /// overrides only what it needs. Callbacks read the shared logs and talk back only through
-/// <see cref="TrainingSession.StopTraining"/>.
+/// <see cref="TrainingRun.StopTraining"/>.
 /// </summary>
 public interface ITrainingCallback
 {
     /// <summary>Before the first epoch (after a resume, before the first remaining epoch).</summary>
-    void OnTrainBegin(TrainingSession session)
+    void OnTrainBegin(TrainingRun run)
     {
     }
 
     /// <summary>After the last epoch, also when training stopped early.</summary>
-    void OnTrainEnd(TrainingSession session)
+    void OnTrainEnd(TrainingRun run)
     {
     }
 
     /// <summary>At the start of an epoch (0-based).</summary>
-    void OnEpochBegin(TrainingSession session, int epoch)
+    void OnEpochBegin(TrainingRun run, int epoch)
     {
     }
 
     /// <summary>After an epoch and its validation, with that epoch's logs.</summary>
-    void OnEpochEnd(TrainingSession session, int epoch, TrainingLogs logs)
+    void OnEpochEnd(TrainingRun run, int epoch, TrainingLogs logs)
     {
     }
 
     /// <summary>Before a training batch; <paramref name="globalStep"/> is the global batch index.</summary>
-    void OnBatchBegin(TrainingSession session, long globalStep)
+    void OnBatchBegin(TrainingRun run, long globalStep)
     {
     }
 
@@ -38,7 +38,7 @@ public interface ITrainingCallback
     /// and <see cref="ReadsBatchLogs"/>; otherwise <paramref name="logs"/> is empty. The dictionary is
     /// reused for the next batch: copy what you keep.
     /// </summary>
-    void OnBatchEnd(TrainingSession session, long globalStep, TrainingLogs logs)
+    void OnBatchEnd(TrainingRun run, long globalStep, TrainingLogs logs)
     {
     }
 
@@ -68,20 +68,20 @@ public sealed class CallbackList : ITrainingCallback
     public IReadOnlyList<ITrainingCallback> Callbacks => _callbacks;
 
     /// <inheritdoc />
-    public void OnTrainBegin(TrainingSession session) => _callbacks.ForEach(c => c.OnTrainBegin(session));
+    public void OnTrainBegin(TrainingRun run) => _callbacks.ForEach(c => c.OnTrainBegin(run));
 
     /// <inheritdoc />
-    public void OnTrainEnd(TrainingSession session) => _callbacks.ForEach(c => c.OnTrainEnd(session));
+    public void OnTrainEnd(TrainingRun run) => _callbacks.ForEach(c => c.OnTrainEnd(run));
 
     /// <inheritdoc />
-    public void OnEpochBegin(TrainingSession session, int epoch) => _callbacks.ForEach(c => c.OnEpochBegin(session, epoch));
+    public void OnEpochBegin(TrainingRun run, int epoch) => _callbacks.ForEach(c => c.OnEpochBegin(run, epoch));
 
     /// <inheritdoc />
-    public void OnEpochEnd(TrainingSession session, int epoch, TrainingLogs logs) => _callbacks.ForEach(c => c.OnEpochEnd(session, epoch, logs));
+    public void OnEpochEnd(TrainingRun run, int epoch, TrainingLogs logs) => _callbacks.ForEach(c => c.OnEpochEnd(run, epoch, logs));
 
     /// <inheritdoc />
-    public void OnBatchBegin(TrainingSession session, long globalStep) => _callbacks.ForEach(c => c.OnBatchBegin(session, globalStep));
+    public void OnBatchBegin(TrainingRun run, long globalStep) => _callbacks.ForEach(c => c.OnBatchBegin(run, globalStep));
 
     /// <inheritdoc />
-    public void OnBatchEnd(TrainingSession session, long globalStep, TrainingLogs logs) => _callbacks.ForEach(c => c.OnBatchEnd(session, globalStep, logs));
+    public void OnBatchEnd(TrainingRun run, long globalStep, TrainingLogs logs) => _callbacks.ForEach(c => c.OnBatchEnd(run, globalStep, logs));
 }

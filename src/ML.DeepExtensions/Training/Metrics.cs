@@ -200,6 +200,12 @@ public sealed class StepMetrics
             logs[prefix + metric.Name] = metric.Result();
         }
     }
+
+    /// <summary>The running mean of an accumulated value so far this epoch, or null when nothing was added.</summary>
+    internal double? RunningMean(string name) =>
+        _deviceMeans.TryGetValue(name, out var device) && device.Rows > 0 ? device.Sum.Value / device.Rows
+        : _means.TryGetValue(name, out var host) && host.Rows > 0 ? host.Sum / host.Rows
+        : null;
 }
 
 /// <summary>

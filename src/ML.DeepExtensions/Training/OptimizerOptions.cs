@@ -76,4 +76,26 @@ public sealed record OptimizerOptions
             _ => throw new InvalidOperationException($"Unknown optimizer kind {Kind}."),
         };
     }
+
+    /// <summary>
+    /// Creates the optimizer over several parameter groups, each with a learning-rate factor and an
+    /// optional weight decay of its own (the first group is the optimizer's defaults).
+    /// </summary>
+    internal optim.Optimizer Create(IReadOnlyList<(IReadOnlyList<Parameter> Parameters, double LearningRateFactor, double? WeightDecay)> groups)
+    {
+        Validate();
+        if (groups.Count == 1 && groups[0].LearningRateFactor == 1 && groups[0].WeightDecay is null)
+        {
+            return Create(groups[0].Parameters);
+        }
+
+        return Kind switch
+        {
+            OptimizerKind.Sgd => optim.SGD(groups.Select(g => new SGD.ParamGroup(g.Parameters, LearningRate * g.LearningRateFactor, Momentum, 0, g.WeightDecay ?? WeightDecay, Nesterov)), LearningRate, Momentum, 0, WeightDecay, Nesterov),
+            OptimizerKind.Adam => optim.Adam(groups.Select(g => new Adam.ParamGroup(g.Parameters, LearningRate * g.LearningRateFactor, Beta1, Beta2, Epsilon, g.WeightDecay ?? WeightDecay)), LearningRate, Beta1, Beta2, Epsilon, WeightDecay),
+            OptimizerKind.AdamW => optim.AdamW(groups.Select(g => new AdamW.ParamGroup(g.Parameters, LearningRate * g.LearningRateFactor, Beta1, Beta2, Epsilon, g.WeightDecay ?? WeightDecay)), LearningRate, Beta1, Beta2, Epsilon, WeightDecay),
+            OptimizerKind.RmsProp => optim.RMSProp(groups.Select(g => new RMSProp.ParamGroup(g.Parameters, LearningRate * g.LearningRateFactor, Alpha, Epsilon, g.WeightDecay ?? WeightDecay, Momentum)), LearningRate, Alpha, Epsilon, WeightDecay, Momentum),
+            _ => throw new InvalidOperationException($"Unknown optimizer kind {Kind}."),
+        };
+    }
 }

@@ -38,38 +38,66 @@ public sealed record CheckpointOptions
     /// <summary>Folder for checkpoint files; created if missing. Existing files are never overwritten.</summary>
     public required string Directory { get; init; }
 
-    /// <summary>Write a checkpoint every this many epochs. Default 1.</summary>
+    /// <summary>Write a checkpoint every this many epochs; 0 for none. Default 1.</summary>
     public int EveryEpochs { get; init; } = 1;
+
+    /// <summary>
+    /// Write a checkpoint every this many steps; 0 (the default) for none. For loops driven by
+    /// <see cref="TrainingRun.EndStep"/> (reinforcement learning, adversarial loops); the supervised
+    /// trainers checkpoint at epoch ends.
+    /// </summary>
+    public int EverySteps { get; init; }
 }
 
 /// <summary>
-/// Options of the training engine shared by every model family. Trainer options derive from this
-/// class, so an MLP, a CNN or a GAN trainer is configured the same way.
+/// Options of the training run shared by every model family: how long, how to optimise, what to
+/// watch, when to checkpoint, where to run. How rows become batches is a family's
+/// <see cref="Data.DataOptions"/>; what the network is, the family's own options. Trainer options
+/// derive from this class, so an MLP, a CNN or a GAN run is configured the same way.
 /// </summary>
 public class TrainingOptions
 {
     /// <summary>Passes over the training data. Default 20.</summary>
     public int Epochs { get; init; } = 20;
 
-    /// <summary>Rows per mini-batch. Default 32.</summary>
-    public int BatchSize { get; init; } = 32;
+    /// <summary>A step budget: the run ends after this many steps (optimizer updates) even mid-epoch; null for none.</summary>
+    public long? MaxSteps { get; init; }
 
-    /// <summary>The optimizer. Default Adam with learning rate 0.001.</summary>
+    /// <summary>The optimizer (a GAN's options add a second one). Default Adam with learning rate 0.001.</summary>
     public OptimizerOptions Optimizer { get; init; } = new();
 
-    /// <summary>The learning-rate schedule, or null for a constant rate.</summary>
+    /// <summary>The learning-rate schedule of <see cref="Optimizer"/>, or null for a constant rate.</summary>
     public LearningRateSchedule? LearningRateSchedule { get; init; }
+
+    /// <summary>
+    /// Parameter groups with their own learning-rate factor or weight decay, e.g. a lower rate for a
+    /// pretrained backbone than for a new head. Parameters that no group selects keep the optimizer's settings.
+    /// </summary>
+    public IReadOnlyList<ParameterGroupOptions> ParameterGroups { get; init; } = [];
+
+    /// <summary>Layers whose parameters are not trained (fine-tuning); see <see cref="LayerSelector"/>.</summary>
+    public IReadOnlyList<LayerSelector> FrozenLayers { get; init; } = [];
+
+    /// <summary>
+    /// Keep batch normalisation inside <see cref="FrozenLayers"/> in inference mode while the rest
+    /// trains, so their running statistics stay as they were. Default true.
+    /// </summary>
+    public bool FreezeBatchNormStatistics { get; init; } = true;
 
     /// <summary>Clip the global gradient L2 norm to this value; null for no clipping.</summary>
     public double? GradientClipNorm { get; init; }
 
-    /// <summary>Early stopping, or null to train all epochs.</summary>
+    /// <summary>Early stopping on any logged metric, or null to train all epochs.</summary>
     public EarlyStoppingOptions? EarlyStopping { get; init; }
 
     /// <summary>Periodic checkpoints, or null for none.</summary>
     public CheckpointOptions? Checkpoints { get; init; }
 
-    /// <summary>A checkpoint file to resume from; the run continues exactly where it stopped.</summary>
+    /// <summary>
+    /// A checkpoint file to resume from; the run continues exactly where it stopped. Settings that
+    /// change the result (optimizer, learning rate, batch size, schedule, ...) must equal the
+    /// checkpoint's, or the resume is refused naming both values.
+    /// </summary>
     public string? ResumeFromCheckpoint { get; init; }
 
     /// <summary>
@@ -85,7 +113,7 @@ public class TrainingOptions
     /// <summary>Receives one report per completed epoch.</summary>
     public IProgress<TrainingProgress>? Progress { get; init; }
 
-    /// <summary>Cancels training between batches with an <see cref="OperationCanceledException"/>.</summary>
+    /// <summary>Cancels training between steps with an <see cref="OperationCanceledException"/>.</summary>
     public CancellationToken CancellationToken { get; init; }
 
     /// <summary>
@@ -100,36 +128,27 @@ public class TrainingOptions
     /// <summary>libtorch intra-op threads (a process-wide setting); null leaves libtorch's default.</summary>
     public int? IntraOpThreads { get; init; }
 
-    /// <summary>Shuffle the training rows each epoch. Default true.</summary>
-    public bool Shuffle { get; init; } = true;
-
-    /// <summary>Rows held by the streaming shuffle buffer; 0 uses the data bridge's default.</summary>
-    public int ShuffleBufferSize { get; init; }
-
-    /// <summary>Drop the last, smaller batch of each epoch. Default false (keep it).</summary>
-    public bool DropLastPartialBatch { get; init; }
-
-    /// <summary>
-    /// Fraction of the training rows held out for validation (0 for none) when no validation data
-    /// is passed to Fit. The split is a seeded hash of each row's position, so no data is copied.
-    /// </summary>
-    public double ValidationFraction { get; init; }
-
-    /// <summary>Skip rows with missing values (NaN) instead of failing. Default false: fail naming the column and row.</summary>
-    public bool SkipRowsWithMissingValues { get; init; }
-
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid setting.</summary>
     public virtual void Validate()
     {
         OptionChecks.Require(Epochs > 0, nameof(Epochs), Epochs, "must be at least 1");
-        OptionChecks.Require(BatchSize > 0, nameof(BatchSize), BatchSize, "must be at least 1");
+        OptionChecks.Require(MaxSteps is null or > 0, nameof(MaxSteps), MaxSteps ?? 0, "must be positive when set");
         OptionChecks.Require(GradientClipNorm is null or > 0, nameof(GradientClipNorm), GradientClipNorm ?? 0, "must be positive when set");
         OptionChecks.Require(IntraOpThreads is null or > 0, nameof(IntraOpThreads), IntraOpThreads ?? 0, "must be positive when set");
-        OptionChecks.Require(ShuffleBufferSize >= 0, nameof(ShuffleBufferSize), ShuffleBufferSize, "must be zero or positive");
-        OptionChecks.Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
-        OptionChecks.Require(Checkpoints is null || Checkpoints.EveryEpochs > 0, "Checkpoints.EveryEpochs", Checkpoints?.EveryEpochs ?? 0, "must be at least 1");
+        OptionChecks.Require(Checkpoints is null || Checkpoints.EveryEpochs >= 0, "Checkpoints.EveryEpochs", Checkpoints?.EveryEpochs ?? 0, "must be zero or positive");
+        OptionChecks.Require(Checkpoints is null || Checkpoints.EverySteps >= 0, "Checkpoints.EverySteps", Checkpoints?.EverySteps ?? 0, "must be zero or positive");
+        OptionChecks.Require(Checkpoints is null || Checkpoints.EveryEpochs > 0 || Checkpoints.EverySteps > 0, "Checkpoints",
+            "EveryEpochs = 0, EverySteps = 0", "must set EveryEpochs or EverySteps");
         OptionChecks.Require(EarlyStopping is null || EarlyStopping.Patience >= 0, "EarlyStopping.Patience", EarlyStopping?.Patience ?? 0, "must be zero or positive");
+        ArgumentNullException.ThrowIfNull(Optimizer, nameof(Optimizer));
+        ArgumentNullException.ThrowIfNull(ParameterGroups, nameof(ParameterGroups));
+        ArgumentNullException.ThrowIfNull(FrozenLayers, nameof(FrozenLayers));
+        ArgumentNullException.ThrowIfNull(Callbacks, nameof(Callbacks));
         Optimizer.Validate();
         LearningRateSchedule?.Validate();
+        for (int i = 0; i < ParameterGroups.Count; i++)
+        {
+            ParameterGroups[i].Validate($"{nameof(ParameterGroups)}[{i}]");
+        }
     }
 }

@@ -1,3 +1,4 @@
+using ML.DeepExtensions.Data;
 using ML.DeepExtensions.Supervised;
 using ML.DeepExtensions.Training;
 using ML.DeepExtensions.Vision.Layers;
@@ -27,7 +28,7 @@ public sealed class ImageClassifierOptions : SupervisedNetworkOptions
     public ImageClassifierOptions()
     {
         Epochs = ImageClassifierDefaults.Epochs;
-        BatchSize = ImageClassifierDefaults.BatchSize;
+        Data = new DataOptions { BatchSize = ImageClassifierDefaults.BatchSize };
     }
 
     /// <summary>

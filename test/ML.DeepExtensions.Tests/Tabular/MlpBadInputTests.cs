@@ -112,13 +112,13 @@ public sealed class MlpBadInputTests
     {
         var rows = TabularFixtures.Rows(60);
         rows[17].Features[2] = float.NaN;
-        var model = _context.MulticlassClassification.Trainers.Mlp(new MlpMulticlassOptions { Epochs = 1, SkipRowsWithMissingValues = true }).Fit(KeyLabelled(rows));
+        var model = _context.MulticlassClassification.Trainers.Mlp(new MlpMulticlassOptions { Epochs = 1, Data = { SkipRowsWithMissingValues = true } }).Fit(KeyLabelled(rows));
         Assert.HasCount(1, model.History.Epochs);
     }
 
     [TestMethod]
     [DataRow(0, 10, "Epochs")]
-    [DataRow(5, 0, "BatchSize")]
+    [DataRow(5, 0, "Data.BatchSize")]
     public void ZeroEpochsOrBatchSizeAreRejectedWhenTheTrainerIsCreated(int epochs, int batchSize, string name)
     {
         var error = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => _context.MulticlassClassification.Trainers.Mlp(epochs: epochs, batchSize: batchSize));

@@ -90,7 +90,7 @@ public sealed class MlpMulticlassTrainerTests
         {
             HiddenLayers = [8],
             Epochs = 4,
-            ValidationFraction = 0.2,
+            Data = { ValidationFraction = 0.2 },
             BatchNormalization = true,
             Dropout = 0.1,
         });

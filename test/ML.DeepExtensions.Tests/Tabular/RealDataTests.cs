@@ -25,7 +25,7 @@ public sealed class RealDataTests
     public void IrisReachesTheAccuracyFloor()
     {
         // 3 balanced classes: a constant guess scores 0.33. Measured 0.958 (23 of 24 test rows).
-        double accuracy = TrainMulticlass("iris.csv", features: 4, hasHeader: true, new MlpMulticlassOptions { HiddenLayers = [16], Epochs = 60, BatchSize = 16 });
+        double accuracy = TrainMulticlass("iris.csv", features: 4, hasHeader: true, new MlpMulticlassOptions { HiddenLayers = [16], Epochs = 60, Data = { BatchSize = 16 } });
         Assert.IsGreaterThanOrEqualTo(0.85, accuracy);
     }
 
@@ -33,7 +33,7 @@ public sealed class RealDataTests
     public void WineReachesTheAccuracyFloor()
     {
         // Largest class is 40%. Measured 1.000.
-        double accuracy = TrainMulticlass("wine_data.csv", features: 13, hasHeader: true, new MlpMulticlassOptions { HiddenLayers = [32], Epochs = 40, BatchSize = 16 });
+        double accuracy = TrainMulticlass("wine_data.csv", features: 13, hasHeader: true, new MlpMulticlassOptions { HiddenLayers = [32], Epochs = 40, Data = { BatchSize = 16 } });
         Assert.IsGreaterThanOrEqualTo(0.92, accuracy);
     }
 

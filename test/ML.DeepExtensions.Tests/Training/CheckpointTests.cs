@@ -88,7 +88,7 @@ public sealed class CheckpointTests
         var step = new SupervisedTrainStep(network, (o, l) => loss.forward(o, l), options.Optimizer.Create(network.parameters()), () => [], CPU);
 
         var error = Assert.ThrowsExactly<InvalidDataException>(
-            () => new TrainingEngine(options).Fit(step, InMemoryBatchSource.Blobs(32, 3, EngineFixture.Features, 16), null, 7, CPU));
+            () => TrainingEngine.Fit(new TrainingRun(options, 7), step, InMemoryBatchSource.Blobs(32, 3, EngineFixture.Features, 16), null));
         StringAssert.Contains(error.Message, "different network");
         StringAssert.Contains(error.Message, "fc1.weight");
     }
@@ -103,7 +103,7 @@ public sealed class CheckpointTests
         var options = new TrainingOptions { Epochs = 2, Checkpoints = new CheckpointOptions { Directory = Path.Combine(blocker, "checkpoints") } };
 
         var error = Assert.ThrowsExactly<InvalidOperationException>(
-            () => new TrainingEngine(options).Fit(EngineFixture.CreateStep(options, 1), counting, null, 1, CPU));
+            () => TrainingEngine.Fit(new TrainingRun(options, 1), EngineFixture.CreateStep(options, 1), counting, null));
         StringAssert.Contains(error.Message, "cannot be written");
         StringAssert.Contains(error.Message, blocker);
         Assert.AreEqual(0, counting.EnumerationsStarted, "no training happened");
@@ -127,7 +127,7 @@ public sealed class CheckpointTests
         string path = WriteCheckpoint();
 
         var error = Assert.ThrowsExactly<InvalidOperationException>(
-            () => EngineFixture.Train(new TrainingOptions { Epochs = 3, ResumeFromCheckpoint = path }, seed: 99));
+            () => EngineFixture.Train(new TrainingOptions { Epochs = 3, ResumeFromCheckpoint = path, Seed = 99 }, seed: 99));
         StringAssert.Contains(error.Message, "seed 7");
     }
 

@@ -11,7 +11,7 @@ internal static class EngineFixture
 
     public static SupervisedTrainStep CreateStep(TrainingOptions options, int seed)
     {
-        TrainingEngine.SeedForInitialisation(seed);
+        TrainingRun.SeedForInitialisation(seed);
         var network = nn.Sequential(
             ("fc1", nn.Linear(Features, 16)),
             ("relu", nn.ReLU()),
@@ -33,8 +33,7 @@ internal static class EngineFixture
     public static (TrainingHistory History, float[] Weights) Train(TrainingOptions options, int seed = 7, InMemoryBatchSource? validation = null)
     {
         var step = CreateStep(options, seed);
-        var engine = new TrainingEngine(options);
-        var history = engine.Fit(step, InMemoryBatchSource.Blobs(96, Classes, Features, 16), validation, seed, CPU);
+        var history = TrainingEngine.Fit(new TrainingRun(options, seed), step, InMemoryBatchSource.Blobs(96, Classes, Features, 16), validation);
         return (history, Weights(step));
     }
 }

@@ -196,11 +196,10 @@ public sealed class TrainingEngineTests
     {
         var step = EngineFixture.CreateStep(new TrainingOptions(), 3);
         var source = InMemoryBatchSource.Blobs(256, EngineFixture.Classes, EngineFixture.Features, 16);
-        var engine = new TrainingEngine(new TrainingOptions { Epochs = 2 });
-        engine.Fit(step, source, null, 3, CPU);
+        TrainingEngine.Fit(new TrainingRun(new TrainingOptions { Epochs = 2 }, 3), step, source, null);
         long liveAfterWarmup = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
 
-        new TrainingEngine(new TrainingOptions { Epochs = 10 }).Fit(step, source, null, 3, CPU);
+        TrainingEngine.Fit(new TrainingRun(new TrainingOptions { Epochs = 10 }, 3), step, source, null);
 
         Assert.AreEqual(liveAfterWarmup, DisposeScopeManager.Statistics.ThreadTotalLiveCount, "tensors leaked across epochs");
     }
@@ -235,23 +234,23 @@ public sealed class TrainingEngineTests
 
         public bool ReadsBatchLogs => reads;
 
-        public void OnBatchEnd(TrainingSession session, long globalStep, TrainingLogs logs) => Logs.Add(new TrainingLogs(logs));
+        public void OnBatchEnd(TrainingRun run, long globalStep, TrainingLogs logs) => Logs.Add(new TrainingLogs(logs));
     }
 
     private sealed class StopAfterEpochs(int epochs) : ITrainingCallback
     {
-        public void OnEpochEnd(TrainingSession session, int epoch, TrainingLogs logs)
+        public void OnEpochEnd(TrainingRun run, int epoch, TrainingLogs logs)
         {
             if (epoch + 1 >= epochs)
             {
-                session.StopTraining = true;
+                run.StopTraining = true;
             }
         }
     }
 
     private sealed class CancelAtBatch(CancellationTokenSource source, long batch) : ITrainingCallback
     {
-        public void OnBatchEnd(TrainingSession session, long globalStep, TrainingLogs logs)
+        public void OnBatchEnd(TrainingRun run, long globalStep, TrainingLogs logs)
         {
             if (globalStep == batch)
             {
@@ -262,7 +261,7 @@ public sealed class TrainingEngineTests
 
     private sealed class ConstantMetric(string name) : ITrainingCallback
     {
-        public void OnEpochEnd(TrainingSession session, int epoch, TrainingLogs logs) => logs[name] = 1.0;
+        public void OnEpochEnd(TrainingRun run, int epoch, TrainingLogs logs) => logs[name] = 1.0;
     }
 
     private sealed class RecordingCallback : ITrainingCallback
@@ -273,25 +272,25 @@ public sealed class TrainingEngineTests
 
         public List<double> BatchRates { get; } = [];
 
-        public void OnTrainBegin(TrainingSession session) => Events.Add("train_begin");
+        public void OnTrainBegin(TrainingRun run) => Events.Add("train_begin");
 
-        public void OnTrainEnd(TrainingSession session) => Events.Add("train_end");
+        public void OnTrainEnd(TrainingRun run) => Events.Add("train_end");
 
-        public void OnEpochBegin(TrainingSession session, int epoch) => Events.Add($"epoch_begin {epoch}");
+        public void OnEpochBegin(TrainingRun run, int epoch) => Events.Add($"epoch_begin {epoch}");
 
-        public void OnEpochEnd(TrainingSession session, int epoch, TrainingLogs logs)
+        public void OnEpochEnd(TrainingRun run, int epoch, TrainingLogs logs)
         {
             Events.Add($"epoch_end {epoch}");
             EpochLogs.Add(new TrainingLogs(logs));
         }
 
-        public void OnBatchBegin(TrainingSession session, long globalStep)
+        public void OnBatchBegin(TrainingRun run, long globalStep)
         {
             Events.Add($"batch_begin {globalStep}");
-            BatchRates.Add(session.LearningRate);
+            BatchRates.Add(run.LearningRate);
         }
 
-        public void OnBatchEnd(TrainingSession session, long globalStep, TrainingLogs logs) => Events.Add($"batch_end {globalStep}");
+        public void OnBatchEnd(TrainingRun run, long globalStep, TrainingLogs logs) => Events.Add($"batch_end {globalStep}");
     }
 
     private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>

@@ -60,7 +60,7 @@ public sealed class ImageClassifierTests
         var context = new MLContext(seed: 1);
         var data = context.Data.LoadFashionMnist(FashionMnistSplit.Test, FashionMnistDirectory, maxRows: 128);
 
-        var model = context.MulticlassClassification.Trainers.ImageClassifier(new ImageClassifierOptions { Architecture = architecture, Epochs = 1, BatchSize = 32 }).Fit(data);
+        var model = context.MulticlassClassification.Trainers.ImageClassifier(new ImageClassifierOptions { Architecture = architecture, Epochs = 1, Data = { BatchSize = 32 } }).Fit(data);
 
         // The ONNX path (ML.NET scoring) must agree with the TorchSharp network on the same images.
         var pixels = data.GetColumn<float[]>("Features").Take(16).ToArray();
@@ -169,7 +169,7 @@ public sealed class ImageClassifierTests
 
     private sealed class StopAfter(int epochs) : ITrainingCallback
     {
-        public void OnEpochEnd(TrainingSession session, int epoch, TrainingLogs logs) => session.StopTraining = epoch + 1 >= epochs;
+        public void OnEpochEnd(TrainingRun run, int epoch, TrainingLogs logs) => run.StopTraining = epoch + 1 >= epochs;
     }
 
     private sealed class FlatRow
