@@ -8,7 +8,7 @@ using ML.DeepExtensions.Networks.Vision;
 using ML.DeepExtensions.Training;
 using ML.DeepExtensions.Vision;
 using ML.DeepExtensions.Vision.Datasets;
-using ML.DeepExtensions.Vision.Layers;
+using ML.DeepExtensions.Layers;
 using static TorchSharp.torch;
 
 namespace ML.DeepExtensions.Benchmarks.Vision;
@@ -71,7 +71,7 @@ internal static class TrainingThroughputBenchmark
         return report.ToString();
     }
 
-    private static double Trainer(MLContext context, IDataView data, IReadOnlyList<ImageLayer> layers, int rows, int threads, int batchSize)
+    private static double Trainer(MLContext context, IDataView data, IReadOnlyList<NetworkLayer> layers, int rows, int threads, int batchSize)
     {
         var timer = new EpochTimer();
         var options = new ImageClassifierOptions
@@ -88,10 +88,10 @@ internal static class TrainingThroughputBenchmark
         return rows / timer.Seconds;
     }
 
-    private static double RawLoop(Tensor images, Tensor targets, IReadOnlyList<ImageLayer> layers, int batchSize)
+    private static double RawLoop(Tensor images, Tensor targets, IReadOnlyList<NetworkLayer> layers, int batchSize)
     {
         random.manual_seed(1);
-        var network = ConvNetBuilder.Build(layers, [1, 28, 28], 10, new ImageNormalization(1f / 255f, [0.286f], [0.353f]));
+        var network = NetworkBuilder.Build(layers, [1, 28, 28], 10, new ImageNormalization(1f / 255f, [0.286f], [0.353f]));
         using var optimizer = optim.AdamW(network.parameters(), 1e-3);
         network.train();
         long rows = images.shape[0];

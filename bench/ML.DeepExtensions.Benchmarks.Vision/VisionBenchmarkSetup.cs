@@ -4,8 +4,8 @@ using Microsoft.ML;
 using ML.DeepExtensions.Training;
 using ML.DeepExtensions.Vision;
 using ML.DeepExtensions.Vision.Datasets;
-using ML.DeepExtensions.Vision.Layers;
-using static ML.DeepExtensions.Vision.Layers.Layer;
+using ML.DeepExtensions.Layers;
+using static ML.DeepExtensions.Layers.Layer;
 
 namespace ML.DeepExtensions.Benchmarks.Vision;
 
@@ -16,7 +16,7 @@ internal static class VisionBenchmarkSetup
     /// Three 3×3 convolution blocks at 28, 14 and 7 pixels (32, 64, 128 channels, batch norm), then 256 units:
     /// about 15.5 MFLOP per image forward (SmallVgg: about 38), a cheaper alternative for the 20-minute goal.
     /// </summary>
-    public static IReadOnlyList<ImageLayer> ThreeBlockVgg { get; } =
+    public static IReadOnlyList<NetworkLayer> ThreeBlockVgg { get; } =
     [
         Conv2D(32), BatchNorm(), Relu(), MaxPool2D(),
         Conv2D(64), BatchNorm(), Relu(), MaxPool2D(),
@@ -24,7 +24,7 @@ internal static class VisionBenchmarkSetup
         Flatten(), Dense(256), BatchNorm(), Relu(), Dropout(0.4),
     ];
 
-    public static IReadOnlyList<ImageLayer> Architecture(string name) => name switch
+    public static IReadOnlyList<NetworkLayer> Architecture(string name) => name switch
     {
         "lenet" => Architectures.LeNet,
         "vgg" => Architectures.SmallVgg,
@@ -54,7 +54,7 @@ internal static class VisionBenchmarkSetup
         context.Data.LoadFashionMnist(split, DataDirectory(), rows);
 
     /// <summary>The training recipe of the accuracy run (AdamW, one-cycle, crop + flip).</summary>
-    public static ImageClassifierOptions AccuracyOptions(IReadOnlyList<ImageLayer> architecture, int epochs, int threads, IReadOnlyList<ITrainingCallback> callbacks) => new()
+    public static ImageClassifierOptions AccuracyOptions(IReadOnlyList<NetworkLayer> architecture, int epochs, int threads, IReadOnlyList<ITrainingCallback> callbacks) => new()
     {
         Architecture = architecture,
         Epochs = epochs,

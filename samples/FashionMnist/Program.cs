@@ -12,7 +12,7 @@ using ML.DeepExtensions;
 using ML.DeepExtensions.Training;
 using ML.DeepExtensions.Vision;
 using ML.DeepExtensions.Vision.Datasets;
-using ML.DeepExtensions.Vision.Layers;
+using ML.DeepExtensions.Layers;
 
 var settings = SampleSettings.Parse(args);
 var mlContext = new MLContext(seed: 1);
@@ -143,7 +143,7 @@ internal sealed class ConsoleProgress : IProgress<TrainingProgress>
 
 internal sealed record SampleSettings(int Epochs, int Rows, string Architecture)
 {
-    public IReadOnlyList<ImageLayer> Layers => Architecture switch
+    public IReadOnlyList<NetworkLayer> Layers => Architecture switch
     {
         "lenet" => Architectures.LeNet,
         "resnet" => Architectures.SmallResNet,

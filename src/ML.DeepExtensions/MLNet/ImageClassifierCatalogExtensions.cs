@@ -2,7 +2,7 @@ using Microsoft.ML;
 using ML.DeepExtensions.MLNet;
 using ML.DeepExtensions.Training;
 using ML.DeepExtensions.Vision;
-using ML.DeepExtensions.Vision.Layers;
+using ML.DeepExtensions.Layers;
 
 namespace ML.DeepExtensions;
 
@@ -29,7 +29,7 @@ public static class ImageClassifierCatalogExtensions
         this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = ColumnNames.Label,
         string featureColumnName = ColumnNames.Features,
-        IReadOnlyList<ImageLayer>? architecture = null,
+        IReadOnlyList<NetworkLayer>? architecture = null,
         int epochs = ImageClassifierDefaults.Epochs,
         int batchSize = ImageClassifierDefaults.BatchSize,
         double learningRate = ImageClassifierDefaults.LearningRate) =>

@@ -1,42 +1,42 @@
+using ML.DeepExtensions.Layers;
 using ML.DeepExtensions.Networks;
 using static TorchSharp.torch;
 
 namespace ML.DeepExtensions.Tabular;
 
-/// <summary>Builds the multilayer perceptron described by <see cref="MlpOptions"/>.</summary>
+/// <summary>Describes and builds the multilayer perceptron of <see cref="MlpOptions"/> in the shared layer system.</summary>
 internal static class MlpNetwork
 {
     /// <summary>
-    /// [standardization] → (linear → [batch norm] → activation → [dropout]) per hidden layer → linear.
+    /// <see cref="MlpOptions.Architecture"/> when set, else (Dense → [BatchNorm] → activation → [Dropout]) per hidden layer.
     /// </summary>
-    public static nn.Module<Tensor, Tensor> Build(MlpOptions options, int inputs, int outputs, Standardization? standardization)
+    public static IReadOnlyList<NetworkLayer> Architecture(MlpOptions options)
     {
-        var layers = new List<(string, nn.Module<Tensor, Tensor>)>();
-        if (standardization is not null)
+        if (options.Architecture is { } custom)
         {
-            layers.Add(("standardize", standardization));
+            return custom;
         }
 
-        int width = inputs;
-        for (int i = 0; i < options.HiddenLayers.Count; i++)
+        var layers = new List<NetworkLayer>();
+        foreach (int width in options.HiddenLayers)
         {
-            int next = options.HiddenLayers[i];
-            layers.Add(($"dense{i}", nn.Linear(width, next)));
+            layers.Add(Layer.Dense(width));
             if (options.BatchNormalization)
             {
-                layers.Add(($"batchnorm{i}", nn.BatchNorm1d(next)));
+                layers.Add(Layer.BatchNorm());
             }
 
-            layers.Add(($"activation{i}", Activations.Create(options.Activation)));
+            layers.Add(Layer.Activation(options.Activation));
             if (options.Dropout > 0)
             {
-                layers.Add(($"dropout{i}", nn.Dropout(options.Dropout)));
+                layers.Add(Layer.Dropout(options.Dropout));
             }
-
-            width = next;
         }
 
-        layers.Add(("output", nn.Linear(width, outputs)));
-        return nn.Sequential(layers);
+        return layers;
     }
+
+    /// <summary>[normalize: standardization] → the layers → output → [label_scale].</summary>
+    public static nn.Module<Tensor, Tensor> Build(MlpOptions options, int inputs, int outputs, Standardization? standardization, Standardization? labelScale) =>
+        NetworkBuilder.Build(Architecture(options), [inputs], outputs, standardization, labelScale);
 }

@@ -1,3 +1,4 @@
+using ML.DeepExtensions.Layers;
 using ML.DeepExtensions.Data;
 using ML.DeepExtensions.Networks;
 using ML.DeepExtensions.Supervised;
@@ -36,6 +37,13 @@ public abstract class MlpOptions : SupervisedNetworkOptions
 
     /// <summary>Widths of the hidden layers, input side first. Empty for a linear model.</summary>
     public IReadOnlyList<int> HiddenLayers { get; init; } = MlpDefaults.HiddenLayers;
+
+    /// <summary>
+    /// A custom layer list (any <see cref="NetworkLayer"/>, yours included) in place of
+    /// <see cref="HiddenLayers"/>, <see cref="Activation"/>, <see cref="Dropout"/> and
+    /// <see cref="BatchNormalization"/>; null (the default) uses those. The output layer is added by the trainer.
+    /// </summary>
+    public IReadOnlyList<NetworkLayer>? Architecture { get; init; }
 
     /// <summary>The activation after each hidden layer. Default ReLU.</summary>
     public Activation Activation { get; init; } = Activation.Relu;

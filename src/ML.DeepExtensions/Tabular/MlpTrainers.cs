@@ -1,3 +1,4 @@
+using ML.DeepExtensions.Layers;
 using Microsoft.ML.Runtime;
 using Microsoft.ML;
 using ML.DeepExtensions.Data;
@@ -23,13 +24,19 @@ public abstract class MlpTrainer<TOptions> : SupervisedNetworkTrainer<TOptions>
 
     private protected override long[] InputShape(DataViewSchema schema) => [SchemaChecks.FeatureWidth(schema, Options.FeatureColumnName)];
 
+    private protected override void ValidateArchitecture(long[] inputShape, int outputWidth) =>
+        NetworkBuilder.InferShapes(MlpNetwork.Architecture(Options), inputShape);
+
     private protected override nn.Module<Tensor, Tensor> BuildNetwork(long[] inputShape, IPredictionHead head, DataStatistics statistics)
     {
         var standardization = Options.StandardizeFeatures
             ? new Standardization(statistics[BatchRoles.Features].GetMeanAsSingle(), statistics[BatchRoles.Features].GetStandardDeviationAsSingle())
             : null;
-        return MlpNetwork.Build(Options, (int)inputShape[0], head.OutputWidth, standardization);
+        return MlpNetwork.Build(Options, (int)inputShape[0], head.OutputWidth, standardization, CreateOutputScale(statistics));
     }
+
+    /// <summary>A fixed layer after the output (the regression trainer's rescaling to label units), or null.</summary>
+    private protected virtual Standardization? CreateOutputScale(DataStatistics statistics) => null;
 }
 
 /// <summary>
@@ -109,21 +116,19 @@ public sealed class MlpRegressionTrainer : MlpTrainer<MlpRegressionOptions>
 
     private protected override IPredictionHead CreateHead() => new RegressionHead(Options.Loss, Options.HuberDelta);
 
-    private protected override nn.Module<Tensor, Tensor> BuildNetwork(long[] inputShape, IPredictionHead head, DataStatistics statistics)
+    private protected override Standardization? CreateOutputScale(DataStatistics statistics)
     {
-        var network = base.BuildNetwork(inputShape, head, statistics);
         if (!Options.StandardizeLabel)
         {
-            return network;
+            return null;
         }
 
-        // Predict in label units: the last layer learns a standardised target and this layer maps it
+        // Predict in label units: the output layer learns a standardised target and this layer maps it
         // back (x·std + mean, written as a Standardization with mean' = -mean/std, std' = 1/std), so
         // targets of any scale train at the default learning rate and the ONNX export needs nothing new.
         var label = statistics[BatchRoles.Label];
         float mean = (float)label.Mean![0];
         float std = label.StandardDeviation![0] > 1e-12 ? (float)label.StandardDeviation[0] : 1f;
-        var rescale = new Standardization([-mean / std], [1f / std], "label_scale");
-        return nn.Sequential(("body", network), ("label_scale", rescale));
+        return new Standardization([-mean / std], [1f / std], "label_scale");
     }
 }

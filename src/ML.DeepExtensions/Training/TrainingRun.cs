@@ -42,6 +42,7 @@ public sealed class TrainingRun
     private static readonly TrainingLogs EmptyLogs = [];
     private CallbackList _callbacks = new([]);
     private bool _started;
+    private string? _pendingCheckpoint;
 
     /// <summary>Creates a run. Nothing is read or trained until <see cref="Start"/>.</summary>
     /// <param name="options">The run's options; validated here.</param>
@@ -286,6 +287,7 @@ public sealed class TrainingRun
     public void BeginEpoch()
     {
         RequireStarted();
+        WritePendingCheckpoint();
         Options.CancellationToken.ThrowIfCancellationRequested();
         random.manual_seed(DeriveSeed(Seed, Epoch));
         SetTraining(true);
@@ -295,6 +297,7 @@ public sealed class TrainingRun
     /// <summary>Begins a step: cancellation, every optimizer's scheduled learning rate, callbacks.</summary>
     public void BeginStep()
     {
+        WritePendingCheckpoint();
         Options.CancellationToken.ThrowIfCancellationRequested();
         foreach (var optimizer in _optimizers)
         {
@@ -307,7 +310,7 @@ public sealed class TrainingRun
     /// <summary>
     /// Ends a step: checks <paramref name="logs"/> for NaN or infinite values (throwing
     /// <see cref="TrainingDivergedException"/>), calls the callbacks, advances the clock and writes a
-    /// checkpoint when one is due.
+    /// checkpoint when one is due (written as the next step begins).
     /// </summary>
     /// <param name="logs">The step's values, or null. Valid during the call only.</param>
     public void EndStep(TrainingLogs? logs = null)
@@ -324,7 +327,7 @@ public sealed class TrainingRun
         Step++;
         if (Options.Checkpoints is { EverySteps: > 0 } every && Step % every.EverySteps == 0)
         {
-            SaveCheckpoint(Path.Combine(every.Directory, CheckpointFile.StepFileName(Step)));
+            _pendingCheckpoint = Path.Combine(every.Directory, CheckpointFile.StepFileName(Step));
         }
     }
 
@@ -357,14 +360,15 @@ public sealed class TrainingRun
         Options.Progress?.Report(new TrainingProgress(Epoch, Options.Epochs, Step, logs, _stopwatch.Elapsed));
         if (Options.Checkpoints is { EveryEpochs: > 0 } every && Epoch % every.EveryEpochs == 0)
         {
-            SaveCheckpoint(Path.Combine(every.Directory, CheckpointFile.EpochFileName(Epoch)));
+            _pendingCheckpoint = Path.Combine(every.Directory, CheckpointFile.EpochFileName(Epoch));
         }
     }
 
-    /// <summary>Ends the run: calls <see cref="ITrainingCallback.OnTrainEnd"/> (early stopping restores its best weights) and puts the modules in eval mode.</summary>
+    /// <summary>Ends the run: writes a due checkpoint, calls <see cref="ITrainingCallback.OnTrainEnd"/> (early stopping restores its best weights) and puts the modules in eval mode.</summary>
     public void Finish()
     {
         RequireStarted();
+        WritePendingCheckpoint();
         _callbacks.OnTrainEnd(this);
         SetTraining(false);
     }
@@ -450,6 +454,19 @@ public sealed class TrainingRun
         CheckpointFile.Write(path, contents);
         contents.Modules.Clear();
         LastCheckpoint = path;
+    }
+
+    /// <summary>
+    /// A due checkpoint is written when the next step or epoch begins or the run finishes, so it also
+    /// holds what the loop did after <see cref="EndStep"/> (an evaluation, <see cref="EndEpoch"/>).
+    /// </summary>
+    private void WritePendingCheckpoint()
+    {
+        if (_pendingCheckpoint is { } path)
+        {
+            _pendingCheckpoint = null;
+            SaveCheckpoint(path);
+        }
     }
 
     private void Restore(string path)

@@ -1,7 +1,7 @@
 using ML.DeepExtensions.Data;
 using ML.DeepExtensions.Supervised;
 using ML.DeepExtensions.Training;
-using ML.DeepExtensions.Vision.Layers;
+using ML.DeepExtensions.Layers;
 
 namespace ML.DeepExtensions.Vision;
 
@@ -35,7 +35,7 @@ public sealed class ImageClassifierOptions : SupervisedNetworkOptions
     /// The layers, from a preset in <see cref="Architectures"/> or built with <see cref="Layer"/>.
     /// The output layer (one unit per class) is added. Default <see cref="Architectures.SmallVgg"/>.
     /// </summary>
-    public IReadOnlyList<ImageLayer> Architecture { get; init; } = Architectures.SmallVgg;
+    public IReadOnlyList<NetworkLayer> Architecture { get; init; } = Architectures.SmallVgg;
 
     /// <summary>
     /// Channels, height and width of each image. Null: taken from the features column's dimensions,

@@ -5,7 +5,7 @@ using ML.DeepExtensions.Data;
 using ML.DeepExtensions.MLNet;
 using ML.DeepExtensions.Networks.Vision;
 using ML.DeepExtensions.Supervised;
-using ML.DeepExtensions.Vision.Layers;
+using ML.DeepExtensions.Layers;
 using static TorchSharp.torch;
 
 namespace ML.DeepExtensions.Vision;
@@ -65,7 +65,7 @@ public sealed class ImageClassifierTrainer : SupervisedNetworkTrainer<ImageClass
     }
 
     private protected override void ValidateArchitecture(long[] inputShape, int outputWidth) =>
-        ConvNetBuilder.InferShapes(Options.Architecture, inputShape);
+        NetworkBuilder.InferShapes(Options.Architecture, inputShape);
 
     private protected override nn.Module<Tensor, Tensor> BuildNetwork(long[] inputShape, IPredictionHead head, DataStatistics statistics)
     {
@@ -78,7 +78,7 @@ public sealed class ImageClassifierTrainer : SupervisedNetworkTrainer<ImageClass
         }
 
         var normalization = new ImageNormalization(Options.PixelScale, mean, std);
-        return ConvNetBuilder.Build(Options.Architecture, inputShape, head.OutputWidth, normalization);
+        return NetworkBuilder.Build(Options.Architecture, inputShape, head.OutputWidth, normalization);
     }
 
     private protected override BatchAugmentation? CreateAugmentation(int seed) =>

@@ -1,3 +1,4 @@
+using ML.DeepExtensions.Vision;
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
@@ -5,7 +6,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using ML.DeepExtensions.Tests.Tabular;
 using ML.DeepExtensions.Vision.Datasets;
-using ML.DeepExtensions.Vision.Layers;
+using ML.DeepExtensions.Layers;
 
 namespace ML.DeepExtensions.Tests.MLNet;
 

@@ -3,7 +3,7 @@ using Microsoft.ML.Data;
 using ML.DeepExtensions.Training;
 using ML.DeepExtensions.Vision;
 using ML.DeepExtensions.Vision.Datasets;
-using ML.DeepExtensions.Vision.Layers;
+using ML.DeepExtensions.Layers;
 using ML.DeepExtensions.Tests.TestData;
 using static TorchSharp.torch;
 
@@ -79,7 +79,7 @@ public sealed class ImageClassifierTests
     {
         var context = new MLContext(seed: 1);
         var data = context.Data.LoadFashionMnist(FashionMnistSplit.Test, FashionMnistDirectory, maxRows: 16);
-        ImageLayer[] tooManyPools = [Layer.Conv2D(8), Layer.MaxPool2D(), Layer.MaxPool2D(), Layer.MaxPool2D(), Layer.MaxPool2D(), Layer.MaxPool2D(), Layer.Flatten()];
+        NetworkLayer[] tooManyPools = [Layer.Conv2D(8), Layer.MaxPool2D(), Layer.MaxPool2D(), Layer.MaxPool2D(), Layer.MaxPool2D(), Layer.MaxPool2D(), Layer.Flatten()];
 
         var error = Assert.ThrowsExactly<LayerShapeException>(
             () => context.MulticlassClassification.Trainers.ImageClassifier(new ImageClassifierOptions { Architecture = tooManyPools }).Fit(data));

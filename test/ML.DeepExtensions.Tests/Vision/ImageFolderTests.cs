@@ -1,7 +1,8 @@
+using ML.DeepExtensions.Vision;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using ML.DeepExtensions.Vision.Datasets;
-using ML.DeepExtensions.Vision.Layers;
+using ML.DeepExtensions.Layers;
 using ML.DeepExtensions.Tests.TestData;
 
 namespace ML.DeepExtensions.Tests.Vision;

@@ -3,16 +3,17 @@ using ML.DeepExtensions.Networks;
 using ML.DeepExtensions.Networks.Vision;
 using static TorchSharp.torch;
 
-namespace ML.DeepExtensions.Vision.Layers;
+namespace ML.DeepExtensions.Layers;
 
 /// <summary>A 2-D convolution with <see cref="Filters"/> output channels.</summary>
 /// <param name="Filters">Output channels.</param>
 /// <param name="KernelSize">Square kernel size.</param>
 /// <param name="Stride">Stride.</param>
 /// <param name="Padding">Zero padding on each side.</param>
-public sealed record ConvolutionLayer(int Filters, int KernelSize, int Stride, int Padding) : ImageLayer
+public sealed record ConvolutionLayer(int Filters, int KernelSize, int Stride, int Padding) : NetworkLayer
 {
-    internal override long[] OutputShape(long[] input)
+    /// <inheritdoc />
+    public override long[] OutputShape(long[] input)
     {
         RequireImage(input, Describe());
         long height = ((input[1] + (2 * Padding) - KernelSize) / Stride) + 1;
@@ -25,7 +26,8 @@ public sealed record ConvolutionLayer(int Filters, int KernelSize, int Stride, i
         return [Filters, height, width];
     }
 
-    internal override nn.Module<Tensor, Tensor> Build(long[] input) =>
+    /// <inheritdoc />
+    public override nn.Module<Tensor, Tensor> Build(long[] input) =>
         nn.Conv2d(input[0], Filters, KernelSize, stride: Stride, padding: Padding);
 
     /// <inheritdoc />
@@ -36,9 +38,10 @@ public sealed record ConvolutionLayer(int Filters, int KernelSize, int Stride, i
 /// <param name="Average">True for average pooling, false for max pooling.</param>
 /// <param name="Size">Window size.</param>
 /// <param name="Stride">Stride.</param>
-public sealed record PoolingLayer(bool Average, int Size, int Stride) : ImageLayer
+public sealed record PoolingLayer(bool Average, int Size, int Stride) : NetworkLayer
 {
-    internal override long[] OutputShape(long[] input)
+    /// <inheritdoc />
+    public override long[] OutputShape(long[] input)
     {
         RequireImage(input, Describe());
         if (input[1] < Size || input[2] < Size)
@@ -49,7 +52,8 @@ public sealed record PoolingLayer(bool Average, int Size, int Stride) : ImageLay
         return [input[0], ((input[1] - Size) / Stride) + 1, ((input[2] - Size) / Stride) + 1];
     }
 
-    internal override nn.Module<Tensor, Tensor> Build(long[] input) => Average
+    /// <inheritdoc />
+    public override nn.Module<Tensor, Tensor> Build(long[] input) => Average
         ? nn.AvgPool2d(Size, Stride)
         : nn.MaxPool2d(Size, Stride);
 
@@ -58,11 +62,13 @@ public sealed record PoolingLayer(bool Average, int Size, int Stride) : ImageLay
 }
 
 /// <summary>Batch normalisation over channels (images) or features (flat inputs).</summary>
-public sealed record BatchNormalizationLayer : ImageLayer
+public sealed record BatchNormalizationLayer : NetworkLayer
 {
-    internal override long[] OutputShape(long[] input) => input;
+    /// <inheritdoc />
+    public override long[] OutputShape(long[] input) => input;
 
-    internal override nn.Module<Tensor, Tensor> Build(long[] input) => input.Length == 3
+    /// <inheritdoc />
+    public override nn.Module<Tensor, Tensor> Build(long[] input) => input.Length == 3
         ? nn.BatchNorm2d(input[0])
         : nn.BatchNorm1d(input[0]);
 
@@ -72,11 +78,13 @@ public sealed record BatchNormalizationLayer : ImageLayer
 
 /// <summary>Dropout with probability <see cref="Rate"/> during training.</summary>
 /// <param name="Rate">Probability of zeroing an element, in [0, 1).</param>
-public sealed record DropoutLayer(double Rate) : ImageLayer
+public sealed record DropoutLayer(double Rate) : NetworkLayer
 {
-    internal override long[] OutputShape(long[] input) => input;
+    /// <inheritdoc />
+    public override long[] OutputShape(long[] input) => input;
 
-    internal override nn.Module<Tensor, Tensor> Build(long[] input) => nn.Dropout(Rate);
+    /// <inheritdoc />
+    public override nn.Module<Tensor, Tensor> Build(long[] input) => nn.Dropout(Rate);
 
     /// <inheritdoc />
     public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"Dropout({Rate})");
@@ -84,22 +92,26 @@ public sealed record DropoutLayer(double Rate) : ImageLayer
 
 /// <summary>An activation function.</summary>
 /// <param name="Function">Which activation.</param>
-public sealed record ActivationLayer(Activation Function) : ImageLayer
+public sealed record ActivationLayer(Activation Function) : NetworkLayer
 {
-    internal override long[] OutputShape(long[] input) => input;
+    /// <inheritdoc />
+    public override long[] OutputShape(long[] input) => input;
 
-    internal override nn.Module<Tensor, Tensor> Build(long[] input) => Activations.Create(Function);
+    /// <inheritdoc />
+    public override nn.Module<Tensor, Tensor> Build(long[] input) => Activations.Create(Function);
 
     /// <inheritdoc />
     public override string Describe() => $"Activation({Function})";
 }
 
 /// <summary>Flattens [C, H, W] into [C·H·W].</summary>
-public sealed record FlattenLayer : ImageLayer
+public sealed record FlattenLayer : NetworkLayer
 {
-    internal override long[] OutputShape(long[] input) => [input.Aggregate(1L, (a, b) => a * b)];
+    /// <inheritdoc />
+    public override long[] OutputShape(long[] input) => [input.Aggregate(1L, (a, b) => a * b)];
 
-    internal override nn.Module<Tensor, Tensor> Build(long[] input) => nn.Flatten();
+    /// <inheritdoc />
+    public override nn.Module<Tensor, Tensor> Build(long[] input) => nn.Flatten();
 
     /// <inheritdoc />
     public override string Describe() => "Flatten";
@@ -107,19 +119,18 @@ public sealed record FlattenLayer : ImageLayer
 
 /// <summary>A fully connected layer with <see cref="Units"/> outputs.</summary>
 /// <param name="Units">Output features.</param>
-public sealed record DenseLayer(int Units) : ImageLayer
+public sealed record DenseLayer(int Units) : NetworkLayer
 {
-    internal override long[] OutputShape(long[] input)
+    /// <inheritdoc />
+    public override long[] OutputShape(long[] input)
     {
-        if (input.Length != 1)
-        {
-            throw new LayerShapeException($"{Describe()} needs a flat input but gets [{Format(input)}]; add Layer.Flatten() or Layer.GlobalAveragePooling() before it.");
-        }
+        RequireFlat(input, Describe());
 
         return [Units];
     }
 
-    internal override nn.Module<Tensor, Tensor> Build(long[] input) => nn.Linear(input[0], Units);
+    /// <inheritdoc />
+    public override nn.Module<Tensor, Tensor> Build(long[] input) => nn.Linear(input[0], Units);
 
     /// <inheritdoc />
     public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"Dense({Units})");
@@ -128,30 +139,34 @@ public sealed record DenseLayer(int Units) : ImageLayer
 /// <summary>A ResNet basic block with <see cref="Filters"/> output channels.</summary>
 /// <param name="Filters">Output channels.</param>
 /// <param name="Stride">Stride of the first convolution (2 halves the resolution).</param>
-public sealed record ResidualLayer(int Filters, int Stride) : ImageLayer
+public sealed record ResidualLayer(int Filters, int Stride) : NetworkLayer
 {
-    internal override long[] OutputShape(long[] input)
+    /// <inheritdoc />
+    public override long[] OutputShape(long[] input)
     {
         RequireImage(input, Describe());
         return [Filters, ((input[1] - 1) / Stride) + 1, ((input[2] - 1) / Stride) + 1];
     }
 
-    internal override nn.Module<Tensor, Tensor> Build(long[] input) => new ResidualBlock((int)input[0], Filters, Stride);
+    /// <inheritdoc />
+    public override nn.Module<Tensor, Tensor> Build(long[] input) => new ResidualBlock((int)input[0], Filters, Stride);
 
     /// <inheritdoc />
     public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"Residual({Filters}, stride {Stride})");
 }
 
 /// <summary>Averages each channel over the image: [C, H, W] → [C].</summary>
-public sealed record GlobalAveragePoolingLayer : ImageLayer
+public sealed record GlobalAveragePoolingLayer : NetworkLayer
 {
-    internal override long[] OutputShape(long[] input)
+    /// <inheritdoc />
+    public override long[] OutputShape(long[] input)
     {
         RequireImage(input, Describe());
         return [input[0]];
     }
 
-    internal override nn.Module<Tensor, Tensor> Build(long[] input) => new GlobalAveragePooling();
+    /// <inheritdoc />
+    public override nn.Module<Tensor, Tensor> Build(long[] input) => new GlobalAveragePooling();
 
     /// <inheritdoc />
     public override string Describe() => "GlobalAveragePooling";

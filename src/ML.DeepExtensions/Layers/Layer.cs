@@ -1,17 +1,17 @@
 using ML.DeepExtensions.Networks;
 using ML.DeepExtensions.Training;
 
-namespace ML.DeepExtensions.Vision.Layers;
+namespace ML.DeepExtensions.Layers;
 
 /// <summary>
-/// Factory methods for custom architectures, Keras style:
+/// Factory methods for the built-in layers, Keras style:
 /// <c>[Layer.Conv2D(32), Layer.BatchNorm(), Layer.Relu(), Layer.MaxPool2D(), Layer.Flatten(), Layer.Dense(128), Layer.Relu()]</c>.
 /// The output layer (one unit per class) is added by the trainer.
 /// </summary>
 public static class Layer
 {
     /// <summary>A convolution; <paramref name="padding"/> null keeps the size at stride 1 (kernelSize / 2).</summary>
-    public static ImageLayer Conv2D(int filters, int kernelSize = 3, int stride = 1, int? padding = null)
+    public static NetworkLayer Conv2D(int filters, int kernelSize = 3, int stride = 1, int? padding = null)
     {
         OptionChecks.Require(filters > 0, nameof(filters), filters, "must be positive");
         OptionChecks.Require(kernelSize > 0, nameof(kernelSize), kernelSize, "must be positive");
@@ -21,39 +21,39 @@ public static class Layer
     }
 
     /// <summary>Max pooling; the stride defaults to the window size.</summary>
-    public static ImageLayer MaxPool2D(int size = 2, int? stride = null) => Pool(average: false, size, stride);
+    public static NetworkLayer MaxPool2D(int size = 2, int? stride = null) => Pool(average: false, size, stride);
 
     /// <summary>Average pooling; the stride defaults to the window size.</summary>
-    public static ImageLayer AvgPool2D(int size = 2, int? stride = null) => Pool(average: true, size, stride);
+    public static NetworkLayer AvgPool2D(int size = 2, int? stride = null) => Pool(average: true, size, stride);
 
     /// <summary>Batch normalisation.</summary>
-    public static ImageLayer BatchNorm() => new BatchNormalizationLayer();
+    public static NetworkLayer BatchNorm() => new BatchNormalizationLayer();
 
     /// <summary>Dropout.</summary>
-    public static ImageLayer Dropout(double rate)
+    public static NetworkLayer Dropout(double rate)
     {
         OptionChecks.Require(rate is >= 0 and < 1, nameof(rate), rate, "must be in [0, 1)");
         return new DropoutLayer(rate);
     }
 
     /// <summary>An activation.</summary>
-    public static ImageLayer Activation(Activation function) => new ActivationLayer(function);
+    public static NetworkLayer Activation(Activation function) => new ActivationLayer(function);
 
     /// <summary>ReLU, the common case of <see cref="Activation"/>.</summary>
-    public static ImageLayer Relu() => new ActivationLayer(Networks.Activation.Relu);
+    public static NetworkLayer Relu() => new ActivationLayer(Networks.Activation.Relu);
 
     /// <summary>Flattens an image to a vector.</summary>
-    public static ImageLayer Flatten() => new FlattenLayer();
+    public static NetworkLayer Flatten() => new FlattenLayer();
 
     /// <summary>A fully connected layer.</summary>
-    public static ImageLayer Dense(int units)
+    public static NetworkLayer Dense(int units)
     {
         OptionChecks.Require(units > 0, nameof(units), units, "must be positive");
         return new DenseLayer(units);
     }
 
     /// <summary>A residual (ResNet basic) block.</summary>
-    public static ImageLayer Residual(int filters, int stride = 1)
+    public static NetworkLayer Residual(int filters, int stride = 1)
     {
         OptionChecks.Require(filters > 0, nameof(filters), filters, "must be positive");
         OptionChecks.Require(stride > 0, nameof(stride), stride, "must be positive");
@@ -61,7 +61,7 @@ public static class Layer
     }
 
     /// <summary>Global average pooling.</summary>
-    public static ImageLayer GlobalAveragePooling() => new GlobalAveragePoolingLayer();
+    public static NetworkLayer GlobalAveragePooling() => new GlobalAveragePoolingLayer();
 
     private static PoolingLayer Pool(bool average, int size, int? stride)
     {
