@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using ML.DeepExtensions.Layers;
 using ML.DeepExtensions.Training;
 using TorchSharp;
 
@@ -17,16 +18,20 @@ public sealed class NeuralNetworkTransformer : ITransformer
     private readonly ITransformer _scoring;
     private readonly byte[] _onnxModel;
 
-    internal NeuralNetworkTransformer(ITransformer scoring, byte[] onnxModel, torch.nn.Module network, TrainingHistory history)
+    internal NeuralNetworkTransformer(ITransformer scoring, byte[] onnxModel, torch.nn.Module<torch.Tensor, torch.Tensor> network, NetworkDescription description, TrainingHistory history)
     {
         _scoring = scoring;
         _onnxModel = onnxModel;
         Network = network;
+        Description = description;
         History = history;
     }
 
     /// <summary>The trained TorchSharp network (in eval mode), for inspection or further fine-tuning.</summary>
-    public torch.nn.Module Network { get; }
+    public torch.nn.Module<torch.Tensor, torch.Tensor> Network { get; }
+
+    /// <summary>The network's layer description; <see cref="Networks.PretrainedNetwork"/> rebuilds trainable copies from it.</summary>
+    public NetworkDescription Description { get; }
 
     /// <summary>Per-epoch metrics of the training run.</summary>
     public TrainingHistory History { get; }

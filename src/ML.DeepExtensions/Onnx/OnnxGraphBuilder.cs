@@ -241,6 +241,9 @@ public sealed class OnnxGraphBuilder
         Build().WriteTo(stream);
     }
 
+    /// <summary>The initializer with exactly this name, or null.</summary>
+    internal TensorProto? FindInitializer(string name) => _graph.Initializer.FirstOrDefault(i => i.Name == name);
+
     /// <summary>Creates the model message: a copy of the graph so far, with version, opset, producer and metadata.</summary>
     /// <param name="requireInputsAndOutputs">False to inspect a graph under construction.</param>
     internal ModelProto Build(bool requireInputsAndOutputs = true)

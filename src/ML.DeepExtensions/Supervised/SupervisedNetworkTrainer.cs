@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using ML.DeepExtensions.Data;
+using ML.DeepExtensions.Layers;
 using ML.DeepExtensions.MLNet;
 using ML.DeepExtensions.Onnx;
 using ML.DeepExtensions.Training;
@@ -48,6 +49,9 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
 
     private protected abstract nn.Module<Tensor, Tensor> BuildNetwork(long[] inputShape, IPredictionHead head, DataStatistics statistics);
 
+    /// <summary>The description of the network <see cref="BuildNetwork"/> makes: saved with the model so it can be rebuilt for more training.</summary>
+    private protected abstract NetworkDescription Describe(long[] inputShape, int outputWidth);
+
     /// <summary>A random transformation of each training batch's features (augmentation), or null.</summary>
     private protected virtual BatchAugmentation? CreateAugmentation(int seed) => null;
 
@@ -93,7 +97,8 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
             + (data.Validation is null ? "" : $", {data.ValidationRows} validation rows") + $", seed {seed}.");
 
         TrainingRun.SeedForInitialisation(seed);
-        var network = run.AddModule("model", BuildNetwork(inputShape, head, data.Statistics));
+        var description = Describe(inputShape, head.OutputWidth);
+        var network = run.AddModule("model", BuildNetwork(inputShape, head, data.Statistics), description);
         var optimizer = run.CreateOptimizer("optimizer", network, Options.Optimizer, Options.LearningRateSchedule);
         RecordDataSettings(run);
         using var batchAugmentation = CreateAugmentation(seed);
@@ -117,10 +122,10 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
 
         network.eval();
         string rawColumn = $"{ComponentName}.RawOutput";
-        byte[] onnx = ExportOnnx(network, head.OutputWidth, inputShape, rawColumn);
+        byte[] onnx = ExportOnnx(network, description, rawColumn);
         var scoring = OnnxScoringChain.Build(onnx, Options.FeatureColumnName, rawColumn, trainData,
             rawScored => head.CreateScorer(_environment, rawScored, rawColumn, Options.LabelColumnName));
-        return new NeuralNetworkTransformer(scoring, onnx, network, history);
+        return new NeuralNetworkTransformer(scoring, onnx, network, description, history);
     }
 
     private void RecordDataSettings(TrainingRun run)
@@ -149,21 +154,29 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
         return SchemaChecks.Append(inputSchema, CreateHead().OutputColumns(label));
     }
 
-    private byte[] ExportOnnx(nn.Module network, int outputWidth, long[] inputShape, string rawColumn)
+    private byte[] ExportOnnx(nn.Module network, NetworkDescription description, string rawColumn)
     {
         // Per-row graph: ML.NET's OnnxTransformer feeds one row at a time as a flat vector. It is
         // reshaped to a batch of one for the batch-first layers, and the output back to a vector [K]
         // (ML.NET 5's OnnxTransformer cannot deliver rank-0 outputs; ML.NET's scorers make the scalar columns).
+        long[] inputShape = [.. description.InputShape];
         long size = inputShape.Aggregate(1L, (a, b) => a * b);
         var graph = new OnnxGraphBuilder(ComponentName);
         graph.AddInput(Options.FeatureColumnName, OnnxElementType.Float, size);
         long[] batchShape = [1, .. inputShape];
         var batch = graph.AddNode("Reshape", [Options.FeatureColumnName, graph.AddInitializer("batch_of_one", batchShape, [batchShape.Length])], nameHint: "batch");
         graph.SetType(batch, new OnnxTensorType(OnnxElementType.Float, batchShape.Select(d => (OnnxDim)d)));
-        string output = new OnnxModuleExporter().Export(graph, network, batch);
-        var raw = graph.AddNode("Reshape", [output, graph.AddInitializer("output_shape", [(long)outputWidth], [1])], nameHint: "raw_output");
-        graph.AddOutput(raw, rawColumn, OnnxElementType.Float, outputWidth);
+        var exporter = new OnnxModuleExporter();
+        foreach (var layer in description.Layers)
+        {
+            layer.RegisterOnnxConverters(exporter);
+        }
+
+        string output = exporter.Export(graph, network, batch);
+        var raw = graph.AddNode("Reshape", [output, graph.AddInitializer("output_shape", [(long)description.Outputs], [1])], nameHint: "raw_output");
+        graph.AddOutput(raw, rawColumn, OnnxElementType.Float, description.Outputs);
         graph.AddMetadata("ml_deepextensions.component", ComponentName);
+        NetworkStateInGraph.Attach(graph, network, description);
         return graph.ToBytes();
     }
 }

@@ -35,6 +35,18 @@ public abstract class MlpTrainer<TOptions> : SupervisedNetworkTrainer<TOptions>
         return MlpNetwork.Build(Options, (int)inputShape[0], head.OutputWidth, standardization, CreateOutputScale(statistics));
     }
 
+    private protected override NetworkDescription Describe(long[] inputShape, int outputWidth) => new()
+    {
+        InputShape = inputShape,
+        Layers = MlpNetwork.Architecture(Options),
+        Outputs = outputWidth,
+        Normalization = Options.StandardizeFeatures ? InputNormalization.Standardization : InputNormalization.None,
+        LabelScale = HasOutputScale,
+    };
+
+    /// <summary>Whether <see cref="CreateOutputScale"/> makes a layer.</summary>
+    private protected virtual bool HasOutputScale => false;
+
     /// <summary>A fixed layer after the output (the regression trainer's rescaling to label units), or null.</summary>
     private protected virtual Standardization? CreateOutputScale(DataStatistics statistics) => null;
 }
@@ -115,6 +127,8 @@ public sealed class MlpRegressionTrainer : MlpTrainer<MlpRegressionOptions>
     private protected override string ComponentName => "MlpRegression";
 
     private protected override IPredictionHead CreateHead() => new RegressionHead(Options.Loss, Options.HuberDelta);
+
+    private protected override bool HasOutputScale => Options.StandardizeLabel;
 
     private protected override Standardization? CreateOutputScale(DataStatistics statistics)
     {

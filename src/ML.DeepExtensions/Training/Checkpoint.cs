@@ -44,6 +44,9 @@ internal sealed class CheckpointMetadata
     public Dictionary<string, MetricMonitor.MonitorState> PlateauMonitors { get; set; } = new(StringComparer.Ordinal);
 
     public string? RandomState { get; set; }
+
+    /// <summary>Network descriptions (JSON) of the modules added with one, so a checkpoint can be rebuilt into a network.</summary>
+    public Dictionary<string, string> Networks { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>

@@ -37,6 +37,7 @@ public sealed class TrainingRun
     private readonly Dictionary<string, ICheckpointState> _states = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _settings = new(StringComparer.Ordinal);
     private readonly List<nn.Module> _frozenModules = [];
+    private readonly Dictionary<string, string> _descriptions = new(StringComparer.Ordinal);
     private readonly List<ITrainingCallback> _callbackObjects;
     private readonly Stopwatch _stopwatch = new();
     private static readonly TrainingLogs EmptyLogs = [];
@@ -121,7 +122,10 @@ public sealed class TrainingRun
     public static void SeedForInitialisation(int seed) => random.manual_seed(DeriveSeed(seed, -1));
 
     /// <summary>Adds a module to train and checkpoint; it is moved to <see cref="Device"/> if it is elsewhere (add it before creating its optimizer).</summary>
-    public T AddModule<T>(string name, T module)
+    /// <param name="name">The module's name in checkpoints.</param>
+    /// <param name="module">The module.</param>
+    /// <param name="description">Its layer description, stored in checkpoints so they can be rebuilt into networks; null for none.</param>
+    public T AddModule<T>(string name, T module, Layers.NetworkDescription? description = null)
         where T : nn.Module
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -139,6 +143,12 @@ public sealed class TrainingRun
         }
 
         _modules.Add((name, module));
+        if (description is not null)
+        {
+            _descriptions[name] = description.ToJson();
+            RecordSetting($"module.{name}.layers", string.Join(", ", description.Layers.Select(l => l.Describe())) + $" -> {description.Outputs}");
+        }
+
         return module;
     }
 
@@ -423,6 +433,7 @@ public sealed class TrainingRun
             History = History.Epochs.Select(e => new Dictionary<string, double>(e)).ToList(),
             Settings = new Dictionary<string, string>(_settings, StringComparer.Ordinal),
             RandomState = RandomStateBase64(),
+            Networks = new Dictionary<string, string>(_descriptions, StringComparer.Ordinal),
         };
         foreach (var optimizer in _optimizers)
         {

@@ -81,6 +81,14 @@ public sealed class ImageClassifierTrainer : SupervisedNetworkTrainer<ImageClass
         return NetworkBuilder.Build(Options.Architecture, inputShape, head.OutputWidth, normalization);
     }
 
+    private protected override NetworkDescription Describe(long[] inputShape, int outputWidth) => new()
+    {
+        InputShape = inputShape,
+        Layers = Options.Architecture,
+        Outputs = outputWidth,
+        Normalization = InputNormalization.Image,
+    };
+
     private protected override BatchAugmentation? CreateAugmentation(int seed) =>
         Options.Augmentation is { IsIdentity: false } augmentation ? new ImageBatchAugmentation(augmentation, seed) : null;
 
