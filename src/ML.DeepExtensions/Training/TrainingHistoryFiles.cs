@@ -1,6 +1,11 @@
 using System.Globalization;
 using System.Text;
-using ScottPlot;
+using OxyPlot;
+using OxyPlot.Axes;
+using OxyPlot.Legends;
+using OxyPlot.Series;
+using OxyPlot.SkiaSharp;
+using SkiaSharp;
 
 namespace ML.DeepExtensions.Training;
 
@@ -85,47 +90,110 @@ public sealed partial class TrainingHistory
                 : "The training history has no finite metric value to plot.");
         }
 
-        var multiplot = new Multiplot();
-        multiplot.AddPlots(panels.Count);
-        if (panels.Count > 2)
+        // One plot model per panel, drawn side by side (two columns when there are more than two) on one bitmap.
+        int columns = panels.Count > 2 ? 2 : 1, rows = (panels.Count + columns - 1) / columns;
+        int panelWidth = width / columns, panelHeight = height / rows;
+        var colours = new Dictionary<string, OxyColor>(StringComparer.Ordinal);
+        using var bitmap = new SKBitmap(width, height);
+        using (var canvas = new SKCanvas(bitmap))
+        using (var context = new SkiaRenderContext { RenderTarget = RenderTarget.PixelGraphic, SkCanvas = canvas, UseTextShaping = false })
         {
-            multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows: 2, columns: 2);
+            canvas.Clear(SKColors.White);
+            for (int i = 0; i < panels.Count; i++)
+            {
+                IPlotModel model = PanelModel(panels[i].Title, panels[i].Metrics, colours);
+                canvas.Save();
+                canvas.Translate(i % columns * panelWidth, i / columns * panelHeight);
+                model.Update(true);
+                model.Render(context, new OxyRect(0, 0, panelWidth, panelHeight));
+                canvas.Restore();
+            }
         }
 
-        var palette = new ScottPlot.Palettes.Category10();
-        var colours = new Dictionary<string, Color>(StringComparer.Ordinal);
-        for (int i = 0; i < panels.Count; i++)
-        {
-            var plot = multiplot.GetPlot(i);
-            plot.Title(panels[i].Title, size: 14);
-            plot.XLabel("epoch", size: 12);
-            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
-            foreach (string metric in panels[i].Metrics)
-            {
-                string baseName = BaseName(metric);
-                if (!colours.TryGetValue(baseName, out var colour))
-                {
-                    colour = palette.GetColor(colours.Count);
-                    colours.Add(baseName, colour);
-                }
+        using var image = SKImage.FromBitmap(bitmap);
+        using var png = image.Encode(SKEncodedImageFormat.Png, 100);
+        using var file = File.Create(fullPath);
+        png.SaveTo(file);
+    }
 
-                var values = this[metric];
-                var points = Enumerable.Range(0, values.Count).Where(e => double.IsFinite(values[e])).ToArray();
-                var line = plot.Add.Scatter(points.Select(e => (double)(e + 1)).ToArray(), points.Select(e => values[e]).ToArray(), colour);
-                line.LegendText = metric;
-                line.LineWidth = 2;
-                line.MarkerSize = points.Length <= 30 ? 5 : 0;
-                if (metric.StartsWith(TrainingLogs.ValidationPrefix, StringComparison.Ordinal))
+    // Category10, the usual palette of training-curve plots: a metric and its val_ twin share one colour.
+    private static readonly OxyColor[] Palette = new[] { "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf" }
+        .Select(OxyColor.Parse).ToArray();
+
+    private PlotModel PanelModel(string title, IReadOnlyList<string> metrics, Dictionary<string, OxyColor> colours)
+    {
+        var model = new PlotModel { Title = title, TitleFontSize = 14, Background = OxyColors.White, PlotAreaBorderColor = OxyColors.Gray };
+        model.Axes.Add(new LinearAxis
+        {
+            Position = AxisPosition.Bottom,
+            Title = "epoch",
+            MinimumMajorStep = 1,
+            MinimumMinorStep = 1,
+            MinimumPadding = 0.03,
+            MaximumPadding = 0.03,
+            MajorGridlineStyle = LineStyle.Dot,
+            MajorGridlineColor = OxyColors.LightGray,
+        });
+        var values = new LinearAxis
+        {
+            Position = AxisPosition.Left,
+            MinimumPadding = 0.05,
+            MaximumPadding = 0.05,
+            MajorGridlineStyle = LineStyle.Dot,
+            MajorGridlineColor = OxyColors.LightGray,
+        };
+        model.Axes.Add(values);
+
+        var finite = new List<double>();
+        foreach (string metric in metrics)
+        {
+            string baseName = BaseName(metric);
+            if (!colours.TryGetValue(baseName, out var colour))
+            {
+                colour = Palette[colours.Count % Palette.Length];
+                colours.Add(baseName, colour);
+            }
+
+            var series = this[metric];
+            var line = new LineSeries
+            {
+                Title = metric,
+                Color = colour,
+                StrokeThickness = 2,
+                LineStyle = metric.StartsWith(TrainingLogs.ValidationPrefix, StringComparison.Ordinal) ? LineStyle.Dash : LineStyle.Solid,
+                MarkerType = series.Count <= 30 ? MarkerType.Circle : MarkerType.None,
+                MarkerSize = 3,
+                MarkerFill = colour,
+            };
+            for (int epoch = 0; epoch < series.Count; epoch++)
+            {
+                if (double.IsFinite(series[epoch]))
                 {
-                    line.LinePattern = LinePattern.Dashed;
+                    line.Points.Add(new DataPoint(epoch + 1, series[epoch]));
+                    finite.Add(series[epoch]);
                 }
             }
 
-            // Accuracy-like curves climb towards the upper right, where the legend would hide them.
-            plot.ShowLegend(panels[i].Title == PanelTitle(Panel.Accuracy) ? Alignment.LowerRight : Alignment.UpperRight);
+            model.Series.Add(line);
         }
 
-        multiplot.SavePng(fullPath, width, height);
+        // A constant curve (a fixed learning rate) gets a range around its value, not a degenerate axis.
+        if (finite.Max() - finite.Min() <= 1e-12 * Math.Max(1, Math.Abs(finite.Max())))
+        {
+            double value = finite[0], pad = value == 0 ? 1 : Math.Abs(value) * 0.5;
+            (values.Minimum, values.Maximum) = (value - pad, value + pad);
+        }
+
+        // Below the panel, in one row: inside the plot area a legend would hide some curve's end.
+        model.Legends.Add(new Legend
+        {
+            LegendPlacement = LegendPlacement.Outside,
+            LegendPosition = LegendPosition.BottomCenter,
+            LegendOrientation = LegendOrientation.Horizontal,
+            LegendPadding = 2,
+            LegendMargin = 2,
+        });
+        return model;
     }
 
     /// <summary>
