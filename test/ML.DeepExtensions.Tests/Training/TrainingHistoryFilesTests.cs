@@ -118,7 +118,7 @@ public sealed class TrainingHistoryFilesTests
         Assert.AreEqual(640, bitmap.Width);
         Assert.AreEqual(480, bitmap.Height);
         var colours = new HashSet<uint>();
-        int background = 0;
+        int background = 0, lossBlue = 0, accuracyOrange = 0;
         for (int y = 0; y < bitmap.Height; y++)
         {
             for (int x = 0; x < bitmap.Width; x++)
@@ -129,13 +129,21 @@ public sealed class TrainingHistoryFilesTests
                 {
                     background++;
                 }
+
+                lossBlue += Near(pixel, 0x1f, 0x77, 0xb4) ? 1 : 0;
+                accuracyOrange += Near(pixel, 0xff, 0x7f, 0x0e) ? 1 : 0;
             }
         }
 
         double drawn = 1 - ((double)background / (bitmap.Width * bitmap.Height));
         Assert.IsGreaterThan(50, colours.Count, "curves, text and grid give many colours (anti-aliasing)");
         Assert.IsTrue(drawn is > 0.02 and < 0.8, $"{drawn:P1} of the pixels differ from the background");
+        Assert.IsGreaterThan(300, lossBlue, "the loss curves are drawn (first palette colour)");
+        Assert.IsGreaterThan(300, accuracyOrange, "the accuracy curves are drawn (second palette colour)");
     }
+
+    private static bool Near(SKColor pixel, byte red, byte green, byte blue) =>
+        Math.Abs(pixel.Red - red) + Math.Abs(pixel.Green - green) + Math.Abs(pixel.Blue - blue) < 24;
 
     [TestMethod]
     public void LossAccuracyOtherMetricsAndLearningRateGetTheirOwnPanelsWithValidationBesideTraining()
