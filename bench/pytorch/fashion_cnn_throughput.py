@@ -1,5 +1,5 @@
 """Training throughput of the vision benchmark's architectures in PyTorch, the peer for
-bench/ML.DeepExtensions.Benchmarks.Vision (training-throughput). Same layers, batch size,
+bench/ML.DeepExtensions.Benchmarks (vision-training-throughput). Same layers, batch size,
 optimizer (AdamW 1e-3) and thread count; one warm-up epoch, then one timed epoch over tensors
 built beforehand. Prints {"images_per_second": ...}. Needs Debian's python3-torch (system python3)."""
 import argparse

@@ -64,6 +64,7 @@ static void TrainFromIdxFiles(MLContext mlContext, string dataDirectory, SampleS
     Console.WriteLine($"\n2. The IDX files as an IDataView: {settings.Architecture}, {settings.Epochs} epochs on {settings.Rows:N0} training images");
     var train = mlContext.Data.LoadFashionMnist(FashionMnistSplit.Train, dataDirectory, maxRows: settings.Rows);
     var test = mlContext.Data.LoadFashionMnist(FashionMnistSplit.Test, dataDirectory);
+    var progressBar = new TrainingProgressBar(); // a live bar fed by the Progress option, one step per epoch
     var options = new ImageClassifierOptions
     {
         Architecture = settings.Layers,
@@ -73,11 +74,11 @@ static void TrainFromIdxFiles(MLContext mlContext, string dataDirectory, SampleS
         LearningRateSchedule = new OneCycleSchedule(WarmupFraction: 0.2),
         Augmentation = new ImageAugmentationOptions { RandomCropPadding = 2, HorizontalFlip = true },
         Seed = 1,
-        Progress = new ConsoleProgress(),
+        Progress = progressBar,
     };
 
     var stopwatch = Stopwatch.StartNew();
-    var model = mlContext.MulticlassClassification.Trainers.ImageClassifier(options).Fit(train);
+    var model = progressBar.Run($"Training {settings.Architecture}", () => mlContext.MulticlassClassification.Trainers.ImageClassifier(options).Fit(train));
     Console.WriteLine($"   trained in {stopwatch.Elapsed.TotalMinutes:F1} min");
 
     var scored = model.Transform(test);
@@ -88,6 +89,11 @@ static void TrainFromIdxFiles(MLContext mlContext, string dataDirectory, SampleS
     string modelPath = Path.Combine(Directory.CreateTempSubdirectory("FashionMnistModel-").FullName, "fashion-mnist-cnn.zip");
     mlContext.Model.Save(model, train.Schema, modelPath);
     Console.WriteLine($"   saved {modelPath} ({new FileInfo(modelPath).Length / 1024:N0} KiB)");
+    string historyPlot = Path.ChangeExtension(modelPath, ".history.png");
+    string historyCsv = Path.ChangeExtension(modelPath, ".history.csv");
+    model.History.SavePlot(historyPlot);
+    model.History.SaveCsv(historyCsv);
+    Console.WriteLine($"   and its training curves: {historyPlot}, {historyCsv}");
 
     var loaded = new MLContext().Model.Load(modelPath, out _);
     var predictions = mlContext.Transforms.Conversion.MapKeyToValue("PredictedName", "PredictedLabel")
@@ -129,16 +135,6 @@ internal sealed class Prediction
     public string PredictedName { get; set; } = "";
 
     public float[] Score { get; set; } = [];
-}
-
-internal sealed class ConsoleProgress : IProgress<TrainingProgress>
-{
-    public void Report(TrainingProgress value)
-    {
-        var logs = value.Logs;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"   epoch {value.Epoch,2}/{value.Epochs}  loss {logs["loss"]:F3}  accuracy {logs["accuracy"]:P1}  lr {logs["lr"]:G3}  ({value.Elapsed.TotalSeconds:F0} s)"));
-    }
 }
 
 internal sealed record SampleSettings(int Epochs, int Rows, string Architecture)

@@ -22,6 +22,9 @@ var split = mlContext.Data.TrainTestSplit(data, testFraction: 0.2, seed: 1);
 Console.WriteLine($"1. Loaded {dataPath}");
 Console.WriteLine($"   classes: {string.Join(", ", classNames)}; {Count(split.TrainSet)} training rows, {Count(split.TestSet)} test rows");
 
+// Training reports each epoch to this live progress bar (Spectre.Console) through the Progress option.
+var progressBar = new TrainingProgressBar();
+
 // Step 2: build the pipeline: class index -> class name -> key label, four columns -> one
 // Features vector, then the MLP. The network standardises the features itself.
 var trainer = mlContext.MulticlassClassification.Trainers.Mlp(new MlpMulticlassOptions
@@ -31,7 +34,7 @@ var trainer = mlContext.MulticlassClassification.Trainers.Mlp(new MlpMulticlassO
     Data = { BatchSize = 16, ValidationFraction = 0.2 },
     Optimizer = new OptimizerOptions { LearningRate = 0.01 },
     EarlyStopping = new EarlyStoppingOptions { Monitor = "val_loss", Patience = 20 },
-    Progress = new EpochPrinter(every: 10),
+    Progress = progressBar,
 });
 var classIndexToName = classNames.Select((name, index) => KeyValuePair.Create(index, name));
 var pipeline = mlContext.Transforms.Conversion.MapValue("Species", classIndexToName, nameof(ModelInput.ClassIndex))
@@ -43,8 +46,8 @@ var pipeline = mlContext.Transforms.Conversion.MapValue("Species", classIndexToN
 Console.WriteLine("2. Pipeline: MapValue -> MapValueToKey -> Concatenate -> Mlp (16, 16) -> MapKeyToValue");
 
 // Step 3: train. ValidationFraction holds out a fifth of the training rows for val_loss.
-Console.WriteLine("3. Training (every 10th epoch shown)");
-var model = pipeline.Fit(split.TrainSet);
+Console.WriteLine("3. Training");
+var model = progressBar.Run("Training", () => pipeline.Fit(split.TrainSet));
 var network = model.OfType<NeuralNetworkTransformer>().Single();
 Console.WriteLine($"   trained {network.History.Epochs.Count} epochs"
     + (network.History.StoppedEarly ? " (early stopping)" : "")
@@ -60,6 +63,13 @@ Console.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
 string modelPath = Path.Combine(Directory.CreateTempSubdirectory("TabularQuickStart-").FullName, "iris-mlp.zip");
 mlContext.Model.Save(model, split.TrainSet.Schema, modelPath);
 Console.WriteLine($"5. Saved {modelPath}");
+
+// The training curves beside it: a PNG plot (loss and accuracy panels, validation dashed) and a CSV.
+string historyPlot = Path.ChangeExtension(modelPath, ".history.png");
+string historyCsv = Path.ChangeExtension(modelPath, ".history.csv");
+network.History.SavePlot(historyPlot);
+network.History.SaveCsv(historyCsv);
+Console.WriteLine($"   and its training curves: {historyPlot}, {historyCsv}");
 
 // Step 6: load it in a fresh context and predict. Scoring runs ML.NET's OnnxTransformer, so a
 // process that loads this zip needs only Microsoft.ML, Microsoft.ML.OnnxTransformer and
@@ -90,17 +100,4 @@ static string FindRepositoryRoot()
     }
 
     throw new DirectoryNotFoundException("ML.DeepExtensions.sln not found above " + AppContext.BaseDirectory + "; run the sample from a clone of the repository.");
-}
-
-/// <summary>Prints a short line for the first and every n-th epoch, synchronously (Progress&lt;T&gt; would post to the thread pool).</summary>
-internal sealed class EpochPrinter(int every) : IProgress<TrainingProgress>
-{
-    public void Report(TrainingProgress value)
-    {
-        if (value.Epoch == 1 || value.Epoch % every == 0)
-        {
-            var logs = value.Logs;
-            Console.WriteLine($"   epoch {value.Epoch,3}  loss {logs["loss"]:F3}  accuracy {logs["accuracy"]:P0}  val_loss {logs["val_loss"]:F3}  val_accuracy {logs["val_accuracy"]:P0}");
-        }
-    }
 }

@@ -78,7 +78,7 @@ internal sealed class EngineOverheadBenchmark
 
         for (int round = 1; round <= s.WarmupRounds; round++)
         {
-            Console.WriteLine($"warm-up round {round}/{s.WarmupRounds} (not counted)");
+            BenchmarkCommand.Progress($"warm-up round {round}/{s.WarmupRounds} (not counted)");
             foreach (var side in sides)
             {
                 side.Run();
@@ -99,7 +99,7 @@ internal sealed class EngineOverheadBenchmark
                 }
             }
 
-            Console.WriteLine($"round {round}/{s.Rounds}: {string.Join("; ", line)}");
+            BenchmarkCommand.Progress($"round {round}/{s.Rounds}: {string.Join("; ", line)}");
         }
 
         return new EngineOverheadResult(s, sides.SelectMany(side => side.Names.Select((name, i) =>
@@ -236,7 +236,7 @@ internal sealed record EngineOverheadResult(EngineOverheadSettings Settings, IRe
 
     private IEnumerable<SideResult> Ordered => Sides.Take(3).Reverse().Concat(Sides.Skip(3));
 
-    public string ToMarkdown()
+    public ReportTable ResultsTable()
     {
         var table = new ReportTable(
             ("side", false), ("median samples/s", true), ("best", true), ("min-max", true), ("vs raw (medians)", true),
@@ -244,16 +244,16 @@ internal sealed record EngineOverheadResult(EngineOverheadSettings Settings, IRe
         foreach (var side in Ordered)
         {
             var rates = side.Runs.Select(r => r.SamplesPerSecond).ToArray();
-            table.AddRow(side.Name, ReportTable.Number(side.Median, 0), ReportTable.Number(rates.Max(), 0),
-                $"{ReportTable.Number(rates.Min(), 0)}-{ReportTable.Number(rates.Max(), 0)}",
-                ReportTable.Number(side.Median / Raw.Median, 3), ReportTable.Number(side.MedianOf(r => r.Measurement.CoresBusy), 2), side.Covers);
+            table.AddRow(side.Name, Statistics.Number(side.Median, 0), Statistics.Number(rates.Max(), 0),
+                Statistics.Range(rates, 0),
+                Statistics.Number(side.Median / Raw.Median, 3), Statistics.Number(side.MedianOf(r => r.Measurement.CoresBusy), 2), side.Covers);
         }
 
-        return table.ToMarkdown();
+        return table;
     }
 
     /// <summary>Where the loop time goes, for the sides that know (medians over rounds).</summary>
-    public string SplitMarkdown()
+    public ReportTable SplitTable()
     {
         var table = new ReportTable(
             ("side", false), ("start of epoch 1, ms", true), ("start of later epochs, ms/epoch", true), ("between batches, µs/batch", true),
@@ -261,13 +261,13 @@ internal sealed record EngineOverheadResult(EngineOverheadSettings Settings, IRe
         foreach (var side in Ordered.Where(s => s.Runs.All(r => r.Split is not null)))
         {
             table.AddRow(side.Name,
-                ReportTable.Number(side.MedianOf(r => r.Split!.Value.FirstEpochStartMs), 2),
-                ReportTable.Number(side.MedianOf(r => r.Split!.Value.LaterEpochStartMs), 2),
-                ReportTable.Number(side.MedianOf(r => r.Split!.Value.BetweenBatchesUs), 1),
-                ReportTable.Number(side.MedianOf(r => r.Split!.Value.InStepUs), 1),
-                ReportTable.Number(side.MedianOf(r => r.Split!.Value.EpochEndMs), 2));
+                Statistics.Number(side.MedianOf(r => r.Split!.Value.FirstEpochStartMs), 2),
+                Statistics.Number(side.MedianOf(r => r.Split!.Value.LaterEpochStartMs), 2),
+                Statistics.Number(side.MedianOf(r => r.Split!.Value.BetweenBatchesUs), 1),
+                Statistics.Number(side.MedianOf(r => r.Split!.Value.InStepUs), 1),
+                Statistics.Number(side.MedianOf(r => r.Split!.Value.EpochEndMs), 2));
         }
 
-        return table.ToMarkdown();
+        return table;
     }
 }

@@ -38,8 +38,4 @@ internal sealed class ReportTable
         console.Write(_table);
         return writer.ToString().Trim();
     }
-
-    /// <summary>Formats a number with a fixed number of decimals, culture-independent.</summary>
-    public static string Number(double value, int decimals) =>
-        double.IsNaN(value) ? "n/a" : value.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 }

@@ -7,7 +7,6 @@ using ML.DeepExtensions.Benchmarks.Data;
 using ML.DeepExtensions.Benchmarks.Reporting;
 using ML.DeepExtensions.Tabular;
 using ML.DeepExtensions.Training;
-using Spectre.Console;
 
 namespace ML.DeepExtensions.Benchmarks.Tabular;
 
@@ -43,7 +42,7 @@ internal sealed class TabularBenchmark
             var (train, test) = Split(dataset);
             foreach (var candidate in Candidates(dataset))
             {
-                AnsiConsole.MarkupLine($"[grey]{Markup.Escape(dataset.Data.Name)}: {Markup.Escape(candidate.Name)}...[/]");
+                BenchmarkCommand.Progress($"{dataset.Data.Name}: {candidate.Name}...");
                 results.Add(Measure(dataset, candidate, train, test));
             }
         }
@@ -159,7 +158,7 @@ internal sealed class TabularBenchmark
         }
     }
 
-    public static string ToMarkdown(IReadOnlyList<TabularResult> results)
+    public static ReportTable ResultsTable(IReadOnlyList<TabularResult> results)
     {
         var table = new ReportTable(
             ("data set", false), ("train/test rows", false), ("trainer", false),
@@ -171,17 +170,17 @@ internal sealed class TabularBenchmark
                 r.IsBinary ? $"{r.Dataset} (binary)" : r.Dataset,
                 $"{r.TrainRows}/{r.TestRows}",
                 r.Trainer,
-                ReportTable.Number(r.FirstMetric, 4),
-                ReportTable.Number(r.SecondMetric, 4),
-                ReportTable.Number(r.MedianSeconds, 3),
-                $"{ReportTable.Number(r.MinSeconds, 3)}-{ReportTable.Number(r.MaxSeconds, 3)}",
-                ReportTable.Number(r.MedianCpuSeconds, 3));
+                Statistics.Number(r.FirstMetric, 4),
+                Statistics.Number(r.SecondMetric, 4),
+                Statistics.Number(r.MedianSeconds, 3),
+                Statistics.Range([r.MinSeconds, r.MaxSeconds], 3),
+                Statistics.Number(r.MedianCpuSeconds, 3));
         }
 
-        return table.ToMarkdown();
+        return table;
     }
 
-    public static string SettingsMarkdown(IReadOnlyList<TabularResult> results)
+    public static ReportTable SettingsTable(IReadOnlyList<TabularResult> results)
     {
         var table = new ReportTable(("data set", false), ("trainer", false), ("settings", false));
         foreach (var r in results)
@@ -189,7 +188,7 @@ internal sealed class TabularBenchmark
             table.AddRow(r.Dataset, r.Trainer, r.Settings);
         }
 
-        return table.ToMarkdown();
+        return table;
     }
 
     private sealed record TrainerCandidate(string Name, string Settings, Func<MLContext, IEstimator<ITransformer>> Create);

@@ -33,7 +33,7 @@ public sealed class TrainingLogs : Dictionary<string, double>
 }
 
 /// <summary>The metric history of a run, one <see cref="TrainingLogs"/> per completed epoch.</summary>
-public sealed class TrainingHistory
+public sealed partial class TrainingHistory
 {
     private readonly List<TrainingLogs> _epochs = [];
 

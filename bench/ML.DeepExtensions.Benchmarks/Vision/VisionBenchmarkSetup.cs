@@ -1,6 +1,7 @@
+using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
 using Microsoft.ML;
+using ML.DeepExtensions.Benchmarks.Reporting;
 using ML.DeepExtensions.Training;
 using ML.DeepExtensions.Vision;
 using ML.DeepExtensions.Vision.Datasets;
@@ -23,6 +24,18 @@ internal static class VisionBenchmarkSetup
         Conv2D(128), BatchNorm(), Relu(), MaxPool2D(),
         Flatten(), Dense(256), BatchNorm(), Relu(), Dropout(0.4),
     ];
+
+    /// <summary>The options the vision subcommands share; each subcommand adds those it uses, so their defaults stay the same everywhere.</summary>
+    public static Option<string> ArchitectureOption() => new Option<string>("--architecture") { Description = "lenet, vgg, vgg3 or resnet.", DefaultValueFactory = _ => "vgg3" }
+        .AcceptOnlyFromAmong("lenet", "vgg", "vgg3", "resnet");
+
+    public static Option<int> ThreadsOption() => new Option<int>("--threads") { Description = "libtorch intra-op threads.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
+
+    public static Option<int> RoundsOption() => new Option<int>("--rounds") { Description = "Interleaved timed rounds after a warm-up round.", DefaultValueFactory = _ => 3 }.AtLeast(1);
+
+    public static Option<int> RowsOption() => new Option<int>("--rows") { Description = "Images per timed epoch or scoring pass.", DefaultValueFactory = _ => 6000 }.AtLeast(1);
+
+    public static Option<int> BatchSizeOption() => new Option<int>("--batch-size") { Description = "Batch size.", DefaultValueFactory = _ => 128 }.AtLeast(1);
 
     public static IReadOnlyList<NetworkLayer> Architecture(string name) => name switch
     {
@@ -66,20 +79,6 @@ internal static class VisionBenchmarkSetup
         IntraOpThreads = threads,
         Callbacks = callbacks,
     };
-
-    public static string Machine()
-    {
-        string model = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim() ?? "unknown CPU";
-        return string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessorCount} cores, {model}, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1 << 30)} GiB");
-    }
-
-    public static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToArray();
-        return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
-    public static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
 
     /// <summary>Resident memory after a full collection, in MiB (managed and native).</summary>
     public static double ResidentMiB()

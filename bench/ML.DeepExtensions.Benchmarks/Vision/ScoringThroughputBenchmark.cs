@@ -1,10 +1,11 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using ML.DeepExtensions.Benchmarks.Reporting;
 using ML.DeepExtensions.Onnx;
 using ML.DeepExtensions.Vision;
 using ML.DeepExtensions.Vision.Datasets;
@@ -19,7 +20,18 @@ namespace ML.DeepExtensions.Benchmarks.Vision;
 /// </summary>
 internal static class ScoringThroughputBenchmark
 {
-    public static string Run(string architecture, int rows, int rounds, int batchSize)
+    public static Command Create()
+    {
+        var architecture = VisionBenchmarkSetup.ArchitectureOption();
+        var rows = VisionBenchmarkSetup.RowsOption();
+        var rounds = VisionBenchmarkSetup.RoundsOption();
+        var batchSize = VisionBenchmarkSetup.BatchSizeOption();
+        return BenchmarkCommand.Create("vision-scoring-throughput", "Scoring images/s: loaded ML.NET model vs batched ONNX Runtime, interleaved.",
+            [architecture, rows, rounds, batchSize],
+            parse => Run(parse.GetValue(architecture)!, parse.GetValue(rows), parse.GetValue(rounds), parse.GetValue(batchSize)));
+    }
+
+    public static BenchmarkReport Run(string architecture, int rows, int rounds, int batchSize)
     {
         var context = new MLContext(seed: 1);
         var train = VisionBenchmarkSetup.Load(context, FashionMnistSplit.Train, 2000);
@@ -41,7 +53,7 @@ internal static class ScoringThroughputBenchmark
         {
             double a = MLNet(loaded, test, rows);
             double b = OnnxRuntime(session, pixels, rows, batchSize);
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {round}: ML.NET {a:F0}, ONNX Runtime batched {b:F0} images/s"));
+            BenchmarkCommand.Progress($"round {round}: ML.NET {a:F0}, ONNX Runtime batched {b:F0} images/s");
             if (round > 0)
             {
                 mlnet.Add(a);
@@ -49,18 +61,13 @@ internal static class ScoringThroughputBenchmark
             }
         }
 
-        double mlnetMedian = VisionBenchmarkSetup.Median(mlnet);
-        double onnxMedian = VisionBenchmarkSetup.Median(onnx);
-        var report = new StringBuilder();
-        report.AppendLine(CultureInfo.InvariantCulture, $"Architecture `{architecture}`, {rows:N0} test images, {rounds} interleaved rounds after a warm-up round, ONNX Runtime default threading; {VisionBenchmarkSetup.Machine()}; load average {VisionBenchmarkSetup.LoadAverage()} at the end.");
-        report.AppendLine();
-        report.AppendLine("| Path | Median images/s | Rounds |");
-        report.AppendLine("|---|---:|---|");
-        report.AppendLine(CultureInfo.InvariantCulture, $"| Loaded ML.NET model, `Transform` + cursor over `Score` (row by row) | {mlnetMedian:F0} | {string.Join(", ", mlnet.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))} |");
-        report.AppendLine(CultureInfo.InvariantCulture, $"| ONNX Runtime, batched graph, batch {batchSize} | {onnxMedian:F0} | {string.Join(", ", onnx.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))} |");
-        report.AppendLine();
-        report.AppendLine(CultureInfo.InvariantCulture, $"Ratio ML.NET / batched ONNX Runtime: **{mlnetMedian / onnxMedian:F3}**");
-        return report.ToString();
+        var table = new ReportTable(("Path", false), ("Median images/s", true), ("Rounds", false));
+        table.AddRow("Loaded ML.NET model, `Transform` + cursor over `Score` (row by row)", Statistics.Number(Statistics.Median(mlnet), 0), Statistics.Runs(mlnet, 0));
+        table.AddRow($"ONNX Runtime, batched graph, batch {batchSize}", Statistics.Number(Statistics.Median(onnx), 0), Statistics.Runs(onnx, 0));
+        return new BenchmarkReport()
+            .Paragraph($"Architecture `{architecture}`, {rows:N0} test images, {rounds} interleaved rounds after a warm-up round, ONNX Runtime default threading.")
+            .Table(table)
+            .Paragraph($"Ratio ML.NET / batched ONNX Runtime: **{Statistics.Ratio(mlnet, onnx):F3}**");
     }
 
     private static double MLNet(ITransformer model, IDataView test, int rows)

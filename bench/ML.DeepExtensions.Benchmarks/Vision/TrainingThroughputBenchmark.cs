@@ -1,9 +1,10 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using ML.DeepExtensions.Benchmarks.Reporting;
 using ML.DeepExtensions.Networks.Vision;
 using ML.DeepExtensions.Training;
 using ML.DeepExtensions.Vision;
@@ -21,7 +22,20 @@ namespace ML.DeepExtensions.Benchmarks.Vision;
 /// </summary>
 internal static class TrainingThroughputBenchmark
 {
-    public static string Run(string architecture, int rows, int rounds, int threads, int batchSize, string? python)
+    public static Command Create()
+    {
+        var architecture = VisionBenchmarkSetup.ArchitectureOption();
+        var rows = VisionBenchmarkSetup.RowsOption();
+        var rounds = VisionBenchmarkSetup.RoundsOption();
+        var threads = VisionBenchmarkSetup.ThreadsOption();
+        var batchSize = VisionBenchmarkSetup.BatchSizeOption();
+        var python = new Option<string?>("--python") { Description = "Python with torch for the PyTorch peer (Debian: /usr/bin/python3 with python3-torch); omit to skip it." };
+        return BenchmarkCommand.Create("vision-training-throughput", "Training images/s: ML.NET trainer vs raw TorchSharp loop vs PyTorch, interleaved.",
+            [architecture, rows, rounds, threads, batchSize, python],
+            parse => Run(parse.GetValue(architecture)!, parse.GetValue(rows), parse.GetValue(rounds), parse.GetValue(threads), parse.GetValue(batchSize), parse.GetValue(python)));
+    }
+
+    public static BenchmarkReport Run(string architecture, int rows, int rounds, int threads, int batchSize, string? python)
     {
         set_num_threads(threads);
         var layers = VisionBenchmarkSetup.Architecture(architecture);
@@ -41,7 +55,7 @@ internal static class TrainingThroughputBenchmark
             double trainer = Trainer(context, data, layers, rows, threads, batchSize);
             double loop = RawLoop(images, targets, layers, batchSize);
             double? peer = python is null ? null : PyTorch(python, architecture, rows, threads, batchSize);
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {round}: trainer {trainer:F0}, raw {loop:F0}, pytorch {peer?.ToString("F0", CultureInfo.InvariantCulture) ?? "-"} images/s (load {VisionBenchmarkSetup.LoadAverage()})"));
+            BenchmarkCommand.Progress($"round {round}: trainer {trainer:F0}, raw {loop:F0}, pytorch {(peer is double v ? Statistics.Number(v, 0) : "-")} images/s (load {Machine.LoadAverage()})");
             if (round > 0)
             {
                 ours.Add(trainer);
@@ -53,22 +67,19 @@ internal static class TrainingThroughputBenchmark
             }
         }
 
-        double oursMedian = VisionBenchmarkSetup.Median(ours);
-        double rawMedian = VisionBenchmarkSetup.Median(raw);
-        var report = new StringBuilder();
-        report.AppendLine(CultureInfo.InvariantCulture, $"Architecture `{architecture}`, {rows:N0} images per epoch, batch {batchSize}, AdamW, {threads} thread(s), {rounds} interleaved rounds after a warm-up round; {VisionBenchmarkSetup.Machine()}; load average {VisionBenchmarkSetup.LoadAverage()} at the end.");
-        report.AppendLine();
-        report.AppendLine("| Side | Median images/s | Rounds | Ratio to raw TorchSharp |");
-        report.AppendLine("|---|---:|---|---:|");
-        report.AppendLine(CultureInfo.InvariantCulture, $"| ML.NET pipeline (ImageClassifier, streaming from IDataView) | {oursMedian:F0} | {string.Join(", ", ours.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))} | **{oursMedian / rawMedian:F3}** |");
-        report.AppendLine(CultureInfo.InvariantCulture, $"| Raw TorchSharp loop over pre-built tensors | {rawMedian:F0} | {string.Join(", ", raw.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))} | 1.000 |");
+        var table = new ReportTable(("Side", false), ("Median images/s", true), ("Rounds", false), ("Ratio to raw TorchSharp", true));
+        table.AddRow("ML.NET pipeline (ImageClassifier, streaming from IDataView)", Statistics.Number(Statistics.Median(ours), 0), Statistics.Runs(ours, 0),
+            $"**{Statistics.Number(Statistics.Ratio(ours, raw), 3)}**");
+        table.AddRow("Raw TorchSharp loop over pre-built tensors", Statistics.Number(Statistics.Median(raw), 0), Statistics.Runs(raw, 0), "1.000");
         if (pytorch.Count > 0)
         {
-            double pyMedian = VisionBenchmarkSetup.Median(pytorch);
-            report.AppendLine(CultureInfo.InvariantCulture, $"| PyTorch (Debian python3-torch) | {pyMedian:F0} | {string.Join(", ", pytorch.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))} | {pyMedian / rawMedian:F3} |");
+            table.AddRow("PyTorch (Debian python3-torch)", Statistics.Number(Statistics.Median(pytorch), 0), Statistics.Runs(pytorch, 0),
+                Statistics.Number(Statistics.Ratio(pytorch, raw), 3));
         }
 
-        return report.ToString();
+        return new BenchmarkReport()
+            .Paragraph($"Architecture `{architecture}`, {rows:N0} images per epoch, batch {batchSize}, AdamW, {threads} thread(s), {rounds} interleaved rounds after a warm-up round.")
+            .Table(table);
     }
 
     private static double Trainer(MLContext context, IDataView data, IReadOnlyList<NetworkLayer> layers, int rows, int threads, int batchSize)
@@ -130,7 +141,7 @@ internal static class TrainingThroughputBenchmark
         process.WaitForExit();
         if (process.ExitCode != 0)
         {
-            Console.Error.WriteLine($"PyTorch peer failed: {errors}");
+            BenchmarkCommand.Progress($"PyTorch peer failed: {errors}");
             return null;
         }
 
