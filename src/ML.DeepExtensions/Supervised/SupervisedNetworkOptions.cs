@@ -1,4 +1,5 @@
 using ML.DeepExtensions.Data;
+using ML.DeepExtensions.Networks;
 using ML.DeepExtensions.Training;
 
 namespace ML.DeepExtensions.Supervised;
@@ -23,6 +24,12 @@ public abstract class SupervisedNetworkOptions : TrainingOptions
     /// <c>new MlpMulticlassOptions { Epochs = 30, Data = { BatchSize = 64, ValidationFraction = 0.2 } }</c>.
     /// </summary>
     public DataOptions Data { get; init; } = new();
+
+    /// <summary>
+    /// Start from a pretrained network (fine-tuning) instead of the family's architecture with random
+    /// weights; null (the default) trains from scratch. See <see cref="PretrainedOptions"/>.
+    /// </summary>
+    public PretrainedOptions? Pretrained { get; init; }
 
 #pragma warning disable CS1591, CA1822 // Compile-time signposts for the options that moved; they cannot be used.
     [Obsolete(Moved + "BatchSize = ... }.", error: true)]
@@ -52,5 +59,6 @@ public abstract class SupervisedNetworkOptions : TrainingOptions
         OptionChecks.Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName ?? "", "must name a column");
         ArgumentNullException.ThrowIfNull(Data, nameof(Data));
         Data.Validate();
+        Pretrained?.Validate();
     }
 }

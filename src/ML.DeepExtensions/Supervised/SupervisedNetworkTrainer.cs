@@ -4,6 +4,7 @@ using Microsoft.ML.Runtime;
 using ML.DeepExtensions.Data;
 using ML.DeepExtensions.Layers;
 using ML.DeepExtensions.MLNet;
+using ML.DeepExtensions.Networks;
 using ML.DeepExtensions.Onnx;
 using ML.DeepExtensions.Training;
 using TorchSharp;
@@ -52,6 +53,12 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
     /// <summary>The description of the network <see cref="BuildNetwork"/> makes: saved with the model so it can be rebuilt for more training.</summary>
     private protected abstract NetworkDescription Describe(long[] inputShape, int outputWidth);
 
+    /// <summary>Whether <see cref="CreateLabelScale"/> makes a layer (a regression's rescaling to label units).</summary>
+    private protected virtual bool HasLabelScale => false;
+
+    /// <summary>The fixed <c>label_scale</c> layer fitted on the training labels, or null; used when fine-tuning a pretrained network.</summary>
+    private protected virtual nn.Module<Tensor, Tensor>? CreateLabelScale(DataStatistics statistics) => null;
+
     /// <summary>A random transformation of each training batch's features (augmentation), or null.</summary>
     private protected virtual BatchAugmentation? CreateAugmentation(int seed) => null;
 
@@ -85,7 +92,14 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
             head.ValidateLabel(validationData.Schema, Options.LabelColumnName);
         }
 
-        ValidateArchitecture(inputShape, head.OutputWidth);
+        // A pretrained start replaces the family's architecture; both are checked before any data is read.
+        var pretrained = Options.Pretrained;
+        var fineTuned = pretrained is null ? null : FineTunedNetwork.Describe(pretrained, inputShape, head.OutputWidth, HasLabelScale, Options.FeatureColumnName);
+        if (fineTuned is null)
+        {
+            ValidateArchitecture(inputShape, head.OutputWidth);
+        }
+
         var host = _environment.Register(ComponentName);
         using var channel = host.Start(ComponentName);
         ITrainingCallback logger = new ChannelLogger(channel, ComponentName);
@@ -97,8 +111,10 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
             + (data.Validation is null ? "" : $", {data.ValidationRows} validation rows") + $", seed {seed}.");
 
         TrainingRun.SeedForInitialisation(seed);
-        var description = Describe(inputShape, head.OutputWidth);
-        var network = run.AddModule("model", BuildNetwork(inputShape, head, data.Statistics), description);
+        var description = fineTuned ?? Describe(inputShape, head.OutputWidth);
+        var network = run.AddModule("model", pretrained is null
+            ? BuildNetwork(inputShape, head, data.Statistics)
+            : FineTunedNetwork.Build(pretrained, description, CreateLabelScale(data.Statistics)), description);
         var optimizer = run.CreateOptimizer("optimizer", network, Options.Optimizer, Options.LearningRateSchedule);
         RecordDataSettings(run);
         using var batchAugmentation = CreateAugmentation(seed);

@@ -47,6 +47,10 @@ public abstract class MlpTrainer<TOptions> : SupervisedNetworkTrainer<TOptions>
     /// <summary>Whether <see cref="CreateOutputScale"/> makes a layer.</summary>
     private protected virtual bool HasOutputScale => false;
 
+    private protected override bool HasLabelScale => HasOutputScale;
+
+    private protected override nn.Module<Tensor, Tensor>? CreateLabelScale(DataStatistics statistics) => CreateOutputScale(statistics);
+
     /// <summary>A fixed layer after the output (the regression trainer's rescaling to label units), or null.</summary>
     private protected virtual Standardization? CreateOutputScale(DataStatistics statistics) => null;
 }

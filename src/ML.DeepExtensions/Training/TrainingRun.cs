@@ -36,7 +36,8 @@ public sealed class TrainingRun
     private readonly List<RunOptimizer> _optimizers = [];
     private readonly Dictionary<string, ICheckpointState> _states = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _settings = new(StringComparer.Ordinal);
-    private readonly List<nn.Module> _frozenModules = [];
+    private readonly List<(string Path, nn.Module Module)> _frozenModules = [];
+    private readonly List<nn.Module> _unfrozenModules = [];
     private readonly Dictionary<string, string> _descriptions = new(StringComparer.Ordinal);
     private readonly List<ITrainingCallback> _callbackObjects;
     private readonly Stopwatch _stopwatch = new();
@@ -156,6 +157,9 @@ public sealed class TrainingRun
     /// Creates an optimizer over <paramref name="module"/>'s trainable parameters with the run's
     /// <see cref="TrainingOptions.ParameterGroups"/> and <see cref="TrainingOptions.FrozenLayers"/> (both
     /// resolved on the run's first module only), and adds it under <paramref name="name"/>.
+    /// Frozen parameters are in the optimizer too, in the group they would train in, but get no
+    /// gradient, so every optimizer leaves them unchanged (AdamW's decoupled weight decay included)
+    /// until <see cref="Unfreeze"/> makes them trainable.
     /// </summary>
     /// <param name="name">The optimizer's name in checkpoints and settings.</param>
     /// <param name="module">A module added with <see cref="AddModule{T}"/>.</param>
@@ -179,7 +183,7 @@ public sealed class TrainingRun
             foreach (var group in Options.ParameterGroups)
             {
                 var parameters = LayerSelector.ParametersOf(module, group.Layers.SelectMany(l => l.Resolve(module)))
-                    .Where(p => p.Parameter.requires_grad && claimed.Add(p.Name)).Select(p => p.Parameter).ToList();
+                    .Where(p => claimed.Add(p.Name)).Select(p => p.Parameter).ToList();
                 if (parameters.Count > 0)
                 {
                     groups.Add((parameters, group.LearningRateFactor, group.WeightDecay));
@@ -187,13 +191,13 @@ public sealed class TrainingRun
             }
         }
 
-        var rest = module.named_parameters().Where(p => p.parameter.requires_grad && !claimed.Contains(p.name)).Select(p => p.parameter).ToList();
+        var rest = module.named_parameters().Where(p => !claimed.Contains(p.name)).Select(p => p.parameter).ToList();
         if (rest.Count > 0)
         {
             groups.Insert(0, (rest, 1.0, null));
         }
 
-        if (groups.Count == 0)
+        if (!module.parameters().Any(p => p.requires_grad))
         {
             throw new ArgumentException(
                 $"The optimizer '{name}' has no parameter to train: every parameter of the module is frozen (FrozenLayers = [{string.Join(", ", Options.FrozenLayers)}]). Unfreeze at least the output layer.",
@@ -393,9 +397,47 @@ public sealed class TrainingRun
 
         if (training && Options.FreezeBatchNormStatistics)
         {
-            foreach (var frozen in _frozenModules)
+            foreach (var (_, frozen) in _frozenModules)
             {
                 frozen.eval();
+            }
+
+            // A layer unfrozen inside a frozen one trains again.
+            foreach (var unfrozen in _unfrozenModules)
+            {
+                unfrozen.train();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Makes the selected layers of the first module trainable (gradual unfreezing; see
+    /// <see cref="GradualUnfreezing"/>): their parameters get gradients from the next step on, and their
+    /// batch normalisation trains. The run's optimizers already hold them (see <see cref="CreateOptimizer"/>),
+    /// in the parameter groups they were assigned, so their learning rates follow those groups.
+    /// </summary>
+    /// <exception cref="ArgumentException">A selected layer does not exist; the message lists the layers.</exception>
+    public void Unfreeze(LayerSelector layers)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        var model = Model;
+        foreach (var path in layers.Resolve(model))
+        {
+            var module = model.named_modules().First(m => m.name == path).module;
+            foreach (var parameter in module.parameters())
+            {
+                parameter.requires_grad = true;
+            }
+
+            _frozenModules.RemoveAll(f => f.Path == path || f.Path.StartsWith(path + ".", StringComparison.Ordinal));
+            if (_frozenModules.Any(f => path.StartsWith(f.Path + ".", StringComparison.Ordinal)))
+            {
+                _unfrozenModules.Add(module);
+            }
+
+            if (model.training)
+            {
+                module.train();
             }
         }
     }
@@ -592,7 +634,7 @@ public sealed class TrainingRun
                 parameter.requires_grad = false;
             }
 
-            _frozenModules.Add(frozen);
+            _frozenModules.Add((path, frozen));
         }
     }
 
