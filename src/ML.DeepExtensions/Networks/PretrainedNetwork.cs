@@ -95,6 +95,21 @@ public sealed class PretrainedNetwork
         return Rebuild(NetworkDescription.FromJson(json, $"the checkpoint '{path}'"), state, $"the checkpoint '{path}'");
     }
 
+    /// <summary>
+    /// Loads a PyTorch <c>state_dict</c> (the file <c>torch.save(model.state_dict(), path)</c> writes, or a
+    /// <c>.safetensors</c> file) into the network <paramref name="description"/> describes, for example
+    /// <see cref="ML.DeepExtensions.Vision.TorchvisionResNet.ResNet18"/> with <see cref="ML.DeepExtensions.Vision.TorchvisionResNet.ParameterName"/> as the name mapping.
+    /// Every entry must match by name and shape; the <c>normalize</c> layer, which PyTorch models do not have,
+    /// takes its values from <paramref name="options"/>.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">
+    /// The file is not a state_dict, or does not match the network: the message lists every missing,
+    /// unexpected and mis-shaped entry.
+    /// </exception>
+    public static PretrainedNetwork FromPyTorchStateDict(string path, NetworkDescription description, PyTorchStateDictOptions? options = null) =>
+        PyTorchStateDict.Load(path, description, options ?? new PyTorchStateDictOptions(), (d, n, s) => new PretrainedNetwork(d, n, s));
+
     private static PretrainedNetwork? TryRebuild(byte[] onnxModel, string source) =>
         NetworkStateInGraph.Read(onnxModel, source) is { } saved ? Rebuild(saved.Description, saved.State, source) : null;
 
