@@ -163,6 +163,32 @@ public sealed class FineTuningTests
     }
 
     [TestMethod]
+    public void AGraduallyUnfrozenRunResumedFromACheckpointEndsBitIdentical()
+    {
+        var context = new MLContext(seed: 4);
+        var pretrained = PretrainMlp(context);
+        var data = TabularFixtures.KeyLabel(context).Fit(TabularFixtures.Load(context, TabularFixtures.Rows(90, seed: 8)))
+            .Transform(TabularFixtures.Load(context, TabularFixtures.Rows(90, seed: 8)));
+        MlpMulticlassOptions Options(string? resume) => new()
+        {
+            Pretrained = new PretrainedOptions { Network = pretrained },
+            FrozenLayers = [LayerSelector.AllExcept(LayerNames.Output)],
+            Callbacks = [GradualUnfreezing.LayerByLayer(everyEpochs: 1, "layer2", "layer0")],
+            Optimizer = new OptimizerOptions { Kind = OptimizerKind.AdamW, LearningRate = 0.01, WeightDecay = 0.1 },
+            Epochs = 4, Seed = 5, Data = { BatchSize = 30 },
+            Checkpoints = new CheckpointOptions { Directory = Path.Combine(_directory, resume is null ? "full" : "resumed"), EveryEpochs = 1 },
+            ResumeFromCheckpoint = resume,
+        };
+
+        var full = context.MulticlassClassification.Trainers.Mlp(Options(null)).Fit(data).Network.state_dict();
+        var resumed = context.MulticlassClassification.Trainers.Mlp(Options(Path.Combine(_directory, "full", "checkpoint-epoch-0002.mldx"))).Fit(data).Network.state_dict();
+        foreach (var (name, value) in full)
+        {
+            Assert.IsTrue(Identical(value, resumed[name]), $"'{name}' after resuming at epoch 2 (layer2 unfrozen, layer0 due)");
+        }
+    }
+
+    [TestMethod]
     public void DiscriminativeLearningRatesGiveTheBackboneItsOwnRate()
     {
         var context = new MLContext(seed: 4);
