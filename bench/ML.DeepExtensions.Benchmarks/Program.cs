@@ -24,6 +24,7 @@ internal static class Program
             AccuracyBenchmark.Create(),
             TrainingThroughputBenchmark.Create(),
             ScoringThroughputBenchmark.Create(),
+            FewShotTransferBenchmark.Create(),
         };
         return root.Parse(args).Invoke();
     }
