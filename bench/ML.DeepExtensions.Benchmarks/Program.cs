@@ -25,6 +25,7 @@ internal static class Program
             TrainingThroughputBenchmark.Create(),
             ScoringThroughputBenchmark.Create(),
             FewShotTransferBenchmark.Create(),
+            ResNet18ThroughputBenchmark.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -106,7 +106,8 @@ internal static class FewShotTransferBenchmark
             }
         }
 
-        var bullets = shots.Select(k => (FormattableString)$"{k} shots: fine-tuning {accuracy[(k, "fine-tune whole network")].Average() - accuracy[(k, "from scratch")].Average():+0.0%;-0.0%} and gradual unfreezing {accuracy[(k, "gradual unfreezing")].Average() - accuracy[(k, "from scratch")].Average():+0.0%;-0.0%} against training from scratch")
+        double Gain(int k, string method) => 100 * (accuracy[(k, method)].Average() - accuracy[(k, "from scratch")].Average());
+        var bullets = shots.Select(k => (FormattableString)$"{k} shots: fine-tuning {Gain(k, "fine-tune whole network"):+0.0;-0.0} points, gradual unfreezing {Gain(k, "gradual unfreezing"):+0.0;-0.0} points, featurizer + SDCA {Gain(k, "featurizer + SDCA"):+0.0;-0.0} points against training from scratch")
             .Append((FormattableString)$"Pretraining: {old.Count:N0} images of classes 0-4, {pretrainEpochs} epochs, {pretrainClock.Elapsed.TotalMinutes:F1} min")
             .ToArray();
         return new BenchmarkReport()
