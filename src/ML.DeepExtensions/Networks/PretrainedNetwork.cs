@@ -66,12 +66,36 @@ public sealed class PretrainedNetwork
             $"{char.ToUpperInvariant(source[0])}{source[1..]} holds no network trained by ML.DeepExtensions (no ONNX graph with a network description).");
     }
 
-    /// <summary>Rebuilds the network from an ONNX model this library exported.</summary>
+    /// <summary>
+    /// Rebuilds the network from an ONNX model: one this library exported, or any other (for example from
+    /// <c>torch.onnx.export</c>) that uses the operators of the importer and ends with a fully connected layer,
+    /// which becomes the <c>output</c> layer while the rest of the graph becomes <c>layer0</c>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The bytes are not an ONNX model, or its input has unknown sizes.</exception>
+    /// <exception cref="NotSupportedException">The graph uses an operator the importer does not support; the message names the operator and the node.</exception>
     public static PretrainedNetwork FromOnnxModel(byte[] onnxModel, string source = "the ONNX model")
     {
         ArgumentNullException.ThrowIfNull(onnxModel);
-        return TryRebuild(onnxModel, source)
-            ?? throw new InvalidDataException($"{source} was not exported by ML.DeepExtensions: it has no network description.");
+        if (TryRebuild(onnxModel, source) is { } rebuilt)
+        {
+            return rebuilt;
+        }
+
+        var (description, network) = OnnxGraphImport.Import(onnxModel, source);
+        return new PretrainedNetwork(description, network, source);
+    }
+
+    /// <summary>Reads an ONNX file and rebuilds it with <see cref="FromOnnxModel"/>.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    public static PretrainedNetwork FromOnnxFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"The ONNX file '{path}' does not exist.", path);
+        }
+
+        return FromOnnxModel(File.ReadAllBytes(path), $"the ONNX file '{path}'");
     }
 
     /// <summary>A trainable copy of a fitted model's network (the model itself is not changed).</summary>
