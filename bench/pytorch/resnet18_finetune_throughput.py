@@ -34,6 +34,7 @@ def main():
     parser.add_argument("--data", required=True)
     parser.add_argument("--state-dict", required=True, help="where to write resnet18's state_dict")
     parser.add_argument("--onnx", help="also write torch.onnx.export of resnet18 here")
+    parser.add_argument("--channels", type=int, default=1, help="1: conv1 summed for grayscale input; 3: grayscale images copied to 3 channels")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
@@ -41,18 +42,23 @@ def main():
     torch.save(model.state_dict(), args.state_dict)
     if args.onnx:
         model.eval()
-        torch.onnx.export(model, torch.zeros(1, 3, args.size, args.size), args.onnx, opset_version=13)
+        torch.onnx.export(model, torch.zeros(1, 3, args.size, args.size), args.onnx, opset_version=13,
+                          input_names=["input"], output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}},
+                          # Keep the batch norms (eval-mode export folds them into the convolutions), so the
+                          # imported network is the one PyTorch fine-tunes.
+                          training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
 
-    with torch.no_grad():
-        gray = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        gray.weight.copy_(model.conv1.weight.sum(dim=1, keepdim=True))
-    model.conv1 = gray
+    if args.channels == 1:
+        with torch.no_grad():
+            gray = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
+            gray.weight.copy_(model.conv1.weight.sum(dim=1, keepdim=True))
+        model.conv1 = gray
     model.fc = nn.Linear(512, 10)
     pixels = read_idx(os.path.join(args.data, "train-images-idx3-ubyte.gz"), 4, args.rows)
     labels = read_idx(os.path.join(args.data, "train-labels-idx1-ubyte.gz"), 2, args.rows)
     images = torch.tensor(pixels, dtype=torch.float32).reshape(-1, 1, 28, 28) / 255.0
     images = nn.functional.interpolate(images, size=(args.size, args.size), mode="bilinear", align_corners=False)
-    images = (images - 0.449) / 0.226
+    images = ((images - 0.449) / 0.226).repeat(1, args.channels, 1, 1)
     targets = torch.tensor(labels, dtype=torch.int64)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
 

@@ -28,33 +28,39 @@ internal static class ResNet18ThroughputBenchmark
         var rows = new Option<int>("--rows") { Description = "Images per epoch.", DefaultValueFactory = _ => 256 }.AtLeast(1);
         var batchSize = new Option<int>("--batch-size") { Description = "Batch size.", DefaultValueFactory = _ => 32 }.AtLeast(1);
         var threads = VisionBenchmarkSetup.ThreadsOption();
+        var from = new Option<string>("--from") { Description = "state-dict (loaded with grayscale adaptation) or onnx (torch.onnx.export, imported; 3-channel copies of the images).", DefaultValueFactory = _ => "state-dict" }
+            .AcceptOnlyFromAmong("state-dict", "onnx");
         return BenchmarkCommand.Create("vision-resnet18-throughput",
-            "Fine-tuning torchvision's resnet18 (from a PyTorch state_dict) on resized Fashion-MNIST: images/s of this library vs PyTorch.",
-            [python, size, rows, batchSize, threads],
-            parse => Run(parse.GetValue(python)!, parse.GetValue(size), parse.GetValue(rows), parse.GetValue(batchSize), parse.GetValue(threads)));
+            "Fine-tuning torchvision's resnet18 (from its PyTorch state_dict or its ONNX export) on resized Fashion-MNIST: images/s of this library vs PyTorch.",
+            [python, size, rows, batchSize, threads, from],
+            parse => Run(parse.GetValue(python)!, parse.GetValue(size), parse.GetValue(rows), parse.GetValue(batchSize), parse.GetValue(threads), parse.GetValue(from)!));
     }
 
-    public static BenchmarkReport Run(string python, int size, int rows, int batchSize, int threads)
+    public static BenchmarkReport Run(string python, int size, int rows, int batchSize, int threads, string from)
     {
+        bool onnx = from == "onnx";
         string folder = Directory.CreateTempSubdirectory("resnet18-").FullName;
         try
         {
             string stateDict = Path.Combine(folder, "resnet18.pt");
-            BenchmarkCommand.Progress($"PyTorch: creating resnet18, saving its state_dict, timing its fine-tuning at {size}x{size}");
-            double pytorch = PyTorch(python, stateDict, size, rows, batchSize, threads);
+            string onnxFile = Path.Combine(folder, "resnet18.onnx");
+            BenchmarkCommand.Progress($"PyTorch: creating resnet18, saving its state_dict and ONNX export, timing its fine-tuning at {size}x{size}");
+            double pytorch = PyTorch(python, stateDict, onnxFile, size, rows, batchSize, threads, onnx ? 3 : 1);
 
             var description = new NetworkDescription
             {
                 InputShape = [1, size, size], Layers = TorchvisionResNet.ResNet18, Outputs = 1000, Normalization = InputNormalization.Image,
             };
-            var backbone = PretrainedNetwork.FromPyTorchStateDict(stateDict, description, new PyTorchStateDictOptions
-            {
-                ParameterNames = TorchvisionResNet.ParameterName, AdaptInputChannels = true,
-                PixelScale = 1 / 255f, ChannelMean = [0.485f, 0.456f, 0.406f], ChannelStd = [0.229f, 0.224f, 0.225f],
-            });
+            var backbone = onnx
+                ? PretrainedNetwork.FromOnnxFile(onnxFile)
+                : PretrainedNetwork.FromPyTorchStateDict(stateDict, description, new PyTorchStateDictOptions
+                {
+                    ParameterNames = TorchvisionResNet.ParameterName, AdaptInputChannels = true,
+                    PixelScale = 1 / 255f, ChannelMean = [0.485f, 0.456f, 0.406f], ChannelStd = [0.229f, 0.224f, 0.225f],
+                });
 
             var context = new MLContext(seed: 1);
-            var data = Resized(context, size, rows);
+            var data = Resized(context, size, rows, onnx ? 3 : 1);
             var timer = new EpochTimer();
             BenchmarkCommand.Progress($"ML.DeepExtensions: fine-tuning the loaded resnet18, 2 epochs of {rows} images");
             context.MulticlassClassification.Trainers.ImageClassifier(new ImageClassifierOptions
@@ -67,10 +73,10 @@ internal static class ResNet18ThroughputBenchmark
             double ours = rows / timer.Seconds[^1];
 
             var table = new ReportTable(("Side", false), ("Images/s (timed epoch)", true));
-            table.AddRow("ML.DeepExtensions ImageClassifier, Pretrained = resnet18 state_dict", Statistics.Number(ours, 1));
+            table.AddRow($"ML.DeepExtensions ImageClassifier, Pretrained = resnet18 {(onnx ? "ONNX import" : "state_dict")}", Statistics.Number(ours, 1));
             table.AddRow("PyTorch 1.13 (Debian python3-torch), same network and recipe", Statistics.Number(pytorch, 1));
             return new BenchmarkReport()
-                .Paragraph($"torchvision resnet18 (random weights from python3-torchvision, seed 1) loaded from its state_dict with grayscale adaptation and a new 10-class head; {rows} Fashion-MNIST training images resized to {size}x{size}; batch {batchSize}, AdamW 1e-3, {threads} libtorch thread(s); one warm-up epoch, then one timed epoch on each side.")
+                .Paragraph($"torchvision resnet18 (random weights from python3-torchvision, seed 1) {(onnx ? "imported from its torch.onnx.export file (the images as 3-channel copies)" : "loaded from its state_dict with grayscale adaptation")} and a new 10-class head; {rows} Fashion-MNIST training images resized to {size}x{size}; batch {batchSize}, AdamW 1e-3, {threads} libtorch thread(s); one warm-up epoch, then one timed epoch on each side.")
                 .Table(table)
                 .Bullets($"Ratio ML.DeepExtensions / PyTorch: **{ours / pytorch:F3}**");
         }
@@ -80,7 +86,7 @@ internal static class ResNet18ThroughputBenchmark
         }
     }
 
-    private static double PyTorch(string python, string stateDict, int size, int rows, int batchSize, int threads)
+    private static double PyTorch(string python, string stateDict, string onnxFile, int size, int rows, int batchSize, int threads, int channels)
     {
         string script = Path.Combine(VisionBenchmarkSetup.RepositoryRoot(), "bench", "pytorch", "resnet18_finetune_throughput.py");
         var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -88,7 +94,8 @@ internal static class ResNet18ThroughputBenchmark
         {
             script, "--size", size.ToString(CultureInfo.InvariantCulture), "--rows", rows.ToString(CultureInfo.InvariantCulture),
             "--threads", threads.ToString(CultureInfo.InvariantCulture), "--batch-size", batchSize.ToString(CultureInfo.InvariantCulture),
-            "--data", VisionBenchmarkSetup.DataDirectory(), "--state-dict", stateDict,
+            "--data", VisionBenchmarkSetup.DataDirectory(), "--state-dict", stateDict, "--onnx", onnxFile,
+            "--channels", channels.ToString(CultureInfo.InvariantCulture),
         })
         {
             start.ArgumentList.Add(argument);
@@ -107,14 +114,18 @@ internal static class ResNet18ThroughputBenchmark
     }
 
     /// <summary>The first training images, bilinearly resized to size × size (half-pixel centres, as torch's interpolate).</summary>
-    private static IDataView Resized(MLContext context, int size, int rows)
+    private static IDataView Resized(MLContext context, int size, int rows, int channels)
     {
         var source = VisionBenchmarkSetup.Load(context, FashionMnistSplit.Train, rows);
         var images = source.GetColumn<float[]>("Features").ToArray();
         var labels = source.GetColumn<uint>("Label").ToArray();
-        var resized = images.Select((pixels, i) => new Row { Features = Resize(pixels, 28, size), Label = labels[i].ToString(CultureInfo.InvariantCulture) }).ToList();
+        var resized = images.Select((pixels, i) => new Row
+        {
+            Features = [.. Enumerable.Repeat(Resize(pixels, 28, size), channels).SelectMany(p => p)],
+            Label = labels[i].ToString(CultureInfo.InvariantCulture),
+        }).ToList();
         var schema = SchemaDefinition.Create(typeof(Row));
-        schema[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, 1, size, size);
+        schema[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, channels, size, size);
         var data = context.Data.LoadFromEnumerable(resized, schema);
         return context.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
     }

@@ -20,44 +20,59 @@ internal sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>, IOnnxExportab
         "Flatten", "Reshape", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Concat", "Identity", "Dropout",
     };
 
-    private readonly GraphProto _graph;
     private readonly string _input;
     private readonly string _output;
     private readonly Dictionary<string, string> _moduleNames = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (long[] Values, long[] Dims)> _constants = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _aliases = new(StringComparer.Ordinal);
+    private readonly List<NodeProto> _nodes = [];
 
     /// <summary>Builds the module over <paramref name="graph"/> (initializers give the shapes; their values are zero until loaded).</summary>
     public OnnxGraphModule(GraphProto graph, string input, string output)
         : base("onnx_graph")
     {
-        _graph = graph;
         _input = input;
         _output = output;
-        var statistics = graph.Node.Where(n => n.OpType == "BatchNormalization").SelectMany(n => n.Input.Skip(3)).ToHashSet(StringComparer.Ordinal);
-        foreach (var initializer in graph.Initializer)
+        // torch.onnx.export shares equal constants between layers through Identity nodes (in a freshly
+        // initialised network every batch norm's weights are ones): each such use becomes a tensor of its own.
+        var floatInitializers = graph.Initializer.Where(i => i.DataType == (int)TensorProto.Types.DataType.Float).ToDictionary(i => i.Name, StringComparer.Ordinal);
+        foreach (var node in graph.Node)
         {
-            long[] dims = [.. initializer.Dims];
-            if (initializer.DataType == (int)TensorProto.Types.DataType.Int64)
+            if (node.OpType == "Identity" && floatInitializers.ContainsKey(_aliases.GetValueOrDefault(node.Input[0], node.Input[0])))
             {
-                _constants[initializer.Name] = (ReadInt64(initializer), dims);
-                continue;
-            }
-
-            if (initializer.DataType != (int)TensorProto.Types.DataType.Float)
-            {
-                throw new NotSupportedException($"The ONNX initializer '{initializer.Name}' has element type {initializer.DataType}; the importer takes float and int64 initializers.");
-            }
-
-            string name = UniqueModuleName(initializer.Name);
-            _moduleNames[initializer.Name] = name;
-            var value = zeros(dims).DetachFromDisposeScope();
-            if (statistics.Contains(initializer.Name))
-            {
-                register_buffer(name, value);
+                _aliases[node.Output[0]] = _aliases.GetValueOrDefault(node.Input[0], node.Input[0]);
             }
             else
             {
-                register_parameter(name, new Parameter(value));
+                _nodes.Add(node);
+            }
+        }
+
+        var statistics = _nodes.Where(n => n.OpType == "BatchNormalization").SelectMany(n => n.Input.Skip(3)).ToHashSet(StringComparer.Ordinal);
+        foreach (var initializer in graph.Initializer)
+        {
+            if (initializer.DataType == (int)TensorProto.Types.DataType.Int64)
+            {
+                _constants[initializer.Name] = (ReadInt64(initializer), [.. initializer.Dims]);
+            }
+            else if (initializer.DataType != (int)TensorProto.Types.DataType.Float)
+            {
+                throw new NotSupportedException($"The ONNX initializer '{initializer.Name}' has element type {initializer.DataType}; the importer takes float and int64 initializers.");
+            }
+        }
+
+        foreach (var (name, dims) in floatInitializers.Select(kv => (kv.Key, kv.Value.Dims)).Concat(_aliases.Select(kv => (kv.Key, floatInitializers[kv.Value].Dims))))
+        {
+            string member = UniqueModuleName(name);
+            _moduleNames[name] = member;
+            var value = zeros([.. dims]).DetachFromDisposeScope();
+            if (statistics.Contains(name))
+            {
+                register_buffer(member, value);
+            }
+            else
+            {
+                register_parameter(member, new Parameter(value));
             }
         }
     }
@@ -66,11 +81,13 @@ internal sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>, IOnnxExportab
     public void LoadInitializers(GraphProto graph)
     {
         var state = state_dict();
+        var initializers = graph.Initializer.ToDictionary(i => i.Name, StringComparer.Ordinal);
         using var noGrad = no_grad();
-        foreach (var initializer in graph.Initializer.Where(i => _moduleNames.ContainsKey(i.Name)))
+        foreach (var (name, member) in _moduleNames)
         {
+            var initializer = initializers[_aliases.GetValueOrDefault(name, name)];
             using var value = tensor(ReadFloat(initializer), [.. initializer.Dims]);
-            state[_moduleNames[initializer.Name]].copy_(value);
+            state[member].copy_(value);
         }
     }
 
@@ -83,7 +100,7 @@ internal sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>, IOnnxExportab
         Tensor Value(string name) => values.TryGetValue(name, out var v) ? v
             : _moduleNames.TryGetValue(name, out var module) ? state[module]
             : throw new InvalidOperationException($"The ONNX value '{name}' is used before it is computed.");
-        foreach (var node in _graph.Node)
+        foreach (var node in _nodes)
         {
             values[node.Output[0]] = Run(node, Value);
         }
@@ -110,7 +127,7 @@ internal sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>, IOnnxExportab
             return name;
         }
 
-        foreach (var node in _graph.Node)
+        foreach (var node in _nodes)
         {
             var inputs = node.Input.Select(i => i.Length == 0 ? "" : Name(i)).ToList();
             var attributes = node.Attribute.Select(Convert).ToList();

@@ -46,6 +46,33 @@ public sealed class OnnxImportTests
     }
 
     [TestMethod]
+    public void ConstantsSharedThroughIdentityNodesBecomeTensorsOfTheirOwn()
+    {
+        // torch.onnx.export shares equal initializers between layers through Identity nodes (a fresh
+        // resnet18's batch norms all start at ones and zeros); a running mean reached that way is a buffer.
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(SmallCnn));
+        var batchNorm = model.Graph.Node.First(n => n.OpType == "BatchNormalization");
+        model.Graph.Node.Insert(0, new NodeProto { OpType = "Identity", Name = "share_mean", Input = { batchNorm.Input[3] }, Output = { "shared_mean" } });
+        batchNorm.Input[3] = "shared_mean";
+        byte[] bytes = model.ToByteArray();
+
+        var imported = PretrainedNetwork.FromOnnxModel(bytes, "the edited model");
+        Assert.IsTrue(imported.Network.named_buffers().Any(b => b.name == "layer0.shared_mean"));
+        var inputs = Enumerable.Range(0, 2 * 256).Select(i => (float)(i % 17) / 5).ToArray();
+        var (expected, _) = OnnxRuntimeRunner.RunFloat(bytes, "input", inputs, [2, 1, 16, 16], "logits");
+        using var scope = NewDisposeScope();
+        using (no_grad())
+        {
+            var actual = imported.Network.forward(tensor(inputs, [2, 1, 16, 16])).data<float>().ToArray();
+            Assert.IsLessThanOrEqualTo(1e-4, expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max());
+        }
+
+        imported.Network.train();
+        imported.Network.forward(tensor(inputs, [2, 1, 16, 16])).sum().backward();
+        Assert.IsNotNull(imported.Network.named_parameters().First(p => p.name == "layer0.conv1_weight").parameter.grad, "training mode backpropagates through the imported graph");
+    }
+
+    [TestMethod]
     public void AnUnsupportedOperatorIsNamedWithItsNode()
     {
         var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(SmallCnn));
