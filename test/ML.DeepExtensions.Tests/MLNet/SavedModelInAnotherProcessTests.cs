@@ -113,7 +113,7 @@ public sealed class SavedModelInAnotherProcessTests
     private static string[] ScoreElsewhere(MLContext context, ITransformer model, DataViewSchema schema, List<TabularFixtures.Row> rows) =>
         ScoreElsewhere(context, model, schema, rows.Select(r => r.Features).ToArray());
 
-    private static string[] ScoreElsewhere(MLContext context, ITransformer model, DataViewSchema schema, float[][] features)
+    internal static string[] ScoreElsewhere(MLContext context, ITransformer model, DataViewSchema schema, float[][] features)
     {
         string directory = Directory.CreateTempSubdirectory("mldx-loadcheck-").FullName;
         try
