@@ -56,16 +56,43 @@ public sealed class MultiInputGraphTests
         AssertClose(expected, loaded.Transform(context.Data.LoadFromEnumerable(test)).GetColumn<float[]>("Score").ToArray());
     }
 
+    public sealed class IdRow
+    {
+        public long[] Ids { get; set; } = [];
+
+        [VectorType(2)]
+        public float[] Numbers { get; set; } = [];
+    }
+
+    [TestMethod]
+    public void AVariableLengthInt64ColumnFeedsAnInt64GraphInputAndRoundTrips()
+    {
+        var context = new MLContext(seed: 1);
+        IdRow[] rows = [new() { Ids = [1], Numbers = [1, 1] }, new() { Ids = [3, 2, 1, 0, 7], Numbers = [0.5f, 2] }, new() { Ids = [6, 5, 4, 3, 2, 1, 7, 9], Numbers = [-1, 0] }];
+        var data = context.Data.LoadFromEnumerable(rows);
+        Assert.IsTrue(data.Schema["Ids"].Type is VectorDataViewType { IsKnownSize: false, ItemType: var item } && item == NumberDataViewType.Int64);
+
+        var model = OnnxScoringChain.Build(TwoInputGraph(OnnxElementType.Int64, "Ids"), [OnnxInput.Column("Ids"), OnnxInput.Column("Numbers")], ["Score"], data);
+
+        // Ids are key values here too: 1-based, 0 for the unknown row.
+        var expected = rows.Select(r => Reference(r.Ids.Select(i => (uint)i).ToArray(), r.Numbers)).ToArray();
+        AssertClose(expected, model.Transform(data).GetColumn<float[]>("Score").ToArray());
+        using var stream = new MemoryStream();
+        context.Model.Save(model, data.Schema, stream);
+        stream.Position = 0;
+        AssertClose(expected, new MLContext().Model.Load(stream, out _).Transform(data).GetColumn<float[]>("Score").ToArray());
+    }
+
     /// <summary>mean of token embeddings (key k → row k-1; missing → the last row) ++ numbers → a 2-output linear layer.</summary>
-    internal static byte[] TwoInputGraph()
+    internal static byte[] TwoInputGraph(OnnxElementType tokenType = OnnxElementType.UInt32, string tokenInput = "Tokens.keys")
     {
         var graph = new OnnxGraphBuilder("two_inputs");
         // ML.NET's OnnxTransformer reads a negative leading dimension as a batch of one, so the
         // variable length must come second: [1, tokens], inferred from each row's length.
-        graph.AddInput("Tokens.keys", OnnxElementType.UInt32, 1, "tokens");
+        graph.AddInput(tokenInput, tokenType, 1, "tokens");
         graph.AddInput("Numbers", OnnxElementType.Float, 2);
-        var flat = graph.AddNode("Reshape", ["Tokens.keys", graph.AddInitializer("flat", [-1L], [1])]);
-        var keys = graph.AddNode("Cast", [flat], [OnnxAttribute.Int("to", (long)OnnxElementType.Int64)]);
+        var flat = graph.AddNode("Reshape", [tokenInput, graph.AddInitializer("flat", [-1L], [1])]);
+        var keys = tokenType == OnnxElementType.Int64 ? flat : graph.AddNode("Cast", [flat], [OnnxAttribute.Int("to", (long)OnnxElementType.Int64)]);
         var ids = graph.AddNode("Sub", [keys, graph.AddInitializer("one", [1L], [])]);
         var missing = graph.AddNode("Less", [ids, graph.AddInitializer("zero", [0L], [])]);
         var known = graph.AddNode("Where", [missing, graph.AddInitializer("unknown", [15L], []), ids]);
