@@ -63,10 +63,24 @@ internal sealed class SupervisedData
         }
 
         head.ValidateStatistics(statistics, options.LabelColumnName);
+        if (options.DropLastPartialBatch && statistics.RowCount < options.BatchSize)
+        {
+            // Every batch would be the partial last one: the run would take no step and return the untrained network.
+            throw new ArgumentException(
+                $"DropLastPartialBatch is set and BatchSize ({options.BatchSize}) is larger than the {statistics.RowCount} training rows, "
+                + "so every batch would be dropped and nothing would train. Use a BatchSize of at most the row count, or turn DropLastPartialBatch off.",
+                nameof(options));
+        }
+
         long? validationRows = validation?.CountRows(options.CancellationToken);
         if (validationRows == 0)
         {
-            throw new ArgumentException("The validation data has no rows.", nameof(validationData));
+            throw options.ValidationFraction > 0
+                ? new ArgumentException(
+                    $"ValidationFraction {options.ValidationFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)} held out none of the "
+                    + $"{statistics.RowCount} training rows for validation (each row is held out with that probability). "
+                    + "Raise ValidationFraction, or pass validation data to Fit instead.", nameof(options))
+                : new ArgumentException("The validation data passed to Fit has no rows.", nameof(validationData));
         }
 
         return new SupervisedData(train, validation, statistics, validationRows);

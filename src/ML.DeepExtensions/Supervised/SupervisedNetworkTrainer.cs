@@ -70,7 +70,7 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
                 throw new ArgumentException("Pass either validation data or a ValidationFraction, not both.", nameof(validationData));
             }
 
-            long[] validationShape = InputShape(validationData.Schema);
+            long[] validationShape = ValidationChecks.OnValidationData(validationData, v => InputShape(v.Schema));
             if (!validationShape.SequenceEqual(inputShape))
             {
                 throw new ArgumentException(
@@ -78,7 +78,7 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
                     nameof(validationData));
             }
 
-            head.ValidateLabel(validationData.Schema, Options.LabelColumnName);
+            validationData = ValidationChecks.OnValidationData(validationData, v => head.AlignValidationLabel(v, Options.LabelColumnName));
         }
 
         ValidateArchitecture(inputShape, head.OutputWidth);
@@ -118,7 +118,7 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
         byte[] onnx = ExportOnnx(network, head.OutputWidth, inputShape, rawColumn);
         var scoring = OnnxScoringChain.Build(onnx, Options.FeatureColumnName, rawColumn, trainData,
             rawScored => head.CreateScorer(_environment, rawScored, rawColumn, Options.LabelColumnName));
-        return new NeuralNetworkTransformer(scoring, onnx, network, history);
+        return new NeuralNetworkTransformer(scoring, onnx, network, history, Options.FeatureColumnName, inputShape.Aggregate(1L, (a, b) => a * b));
     }
 
     /// <inheritdoc />

@@ -107,7 +107,7 @@ public sealed class MlpRegressionTrainer : MlpTrainer<MlpRegressionOptions>
 
     private protected override string ComponentName => "MlpRegression";
 
-    private protected override IPredictionHead CreateHead() => new RegressionHead(Options.Loss, Options.HuberDelta);
+    private protected override IPredictionHead CreateHead() => new RegressionHead(Options.Loss, Options.HuberDelta, Options.StandardizeLabel);
 
     private protected override nn.Module<Tensor, Tensor> BuildNetwork(long[] inputShape, IPredictionHead head, DataStatistics statistics)
     {
@@ -118,12 +118,10 @@ public sealed class MlpRegressionTrainer : MlpTrainer<MlpRegressionOptions>
         }
 
         // Predict in label units: the last layer learns a standardised target and this layer maps it
-        // back (x·std + mean, written as a Standardization with mean' = -mean/std, std' = 1/std), so
+        // back (x·std + mean, a Standardization with mean' = -mean/std and inverse std' = std), so
         // targets of any scale train at the default learning rate and the ONNX export needs nothing new.
-        var label = statistics[BatchRoles.Label];
-        float mean = (float)label.Mean![0];
-        float std = label.StandardDeviation![0] > 1e-12 ? (float)label.StandardDeviation[0] : 1f;
-        var rescale = new Standardization([-mean / std], [1f / std], "label_scale");
+        var (mean, std) = ((RegressionHead)head).LabelScaling;
+        var rescale = Standardization.Rescale(mean, std, "label_scale");
         return nn.Sequential(("body", network), ("label_scale", rescale));
     }
 }
