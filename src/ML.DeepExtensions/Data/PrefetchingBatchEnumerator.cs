@@ -379,9 +379,16 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
     private void Emit(ref SlotBatch? filling, int slot, CancellationToken token)
     {
         filling ??= TakeBatch(token);
+        if (filling.Count == filling.Slots.Length)
+        {
+            // The capacity is the epoch's row count, so only a view that yields more rows than counted gets here.
+            throw new InvalidOperationException(
+                $"The data view yielded more rows than the {_batchCapacity} it reported (or yielded in an earlier pass); "
+                + "a batch source needs a data view that returns the same rows on every pass.");
+        }
+
         filling.Slots[filling.Count++] = slot;
-        // Full at BatchSize; at the capacity only if the data view yields more rows than it reported.
-        if (filling.Count == _batchSize || filling.Count == filling.Slots.Length)
+        if (filling.Count == _batchSize)
         {
             _ready.Add(filling, CancellationToken.None);
             filling = null;
