@@ -35,6 +35,7 @@ internal sealed class SupervisedData
             BatchSize = options.BatchSize,
             Shuffle = options.Shuffle,
             ShuffleBufferSize = options.ShuffleBufferSize > 0 ? options.ShuffleBufferSize : null,
+            ShuffleBufferBytes = options.ShuffleBufferBytes,
             Seed = seed,
             DropLastPartialBatch = options.DropLastPartialBatch,
             MissingValues = options.SkipRowsWithMissingValues ? MissingValuePolicy.SkipRow : MissingValuePolicy.Error,

@@ -103,8 +103,18 @@ public class TrainingOptions
     /// <summary>Shuffle the training rows each epoch. Default true.</summary>
     public bool Shuffle { get; init; } = true;
 
-    /// <summary>Rows held by the streaming shuffle buffer; 0 uses the data bridge's default.</summary>
+    /// <summary>
+    /// Rows held by the streaming shuffle buffer; 0 (the default) sizes it automatically within
+    /// <see cref="ShuffleBufferBytes"/>.
+    /// </summary>
     public int ShuffleBufferSize { get; init; }
+
+    /// <summary>
+    /// The memory bound of the automatic shuffle buffer: at most this many bytes of row data (4 per
+    /// float value), at most 65,536 rows and at least 1,024. Default 64 MiB. Training reads the next
+    /// epoch ahead, so shuffled rows peak at twice this; see <see cref="Data.BatchSourceOptions.ShuffleBufferBytes"/>.
+    /// </summary>
+    public long ShuffleBufferBytes { get; init; } = Data.BatchSourceOptions.AutomaticShuffleBufferBytes;
 
     /// <summary>Drop the last, smaller batch of each epoch. Default false (keep it).</summary>
     public bool DropLastPartialBatch { get; init; }
@@ -126,6 +136,7 @@ public class TrainingOptions
         OptionChecks.Require(GradientClipNorm is null or > 0, nameof(GradientClipNorm), GradientClipNorm ?? 0, "must be positive when set");
         OptionChecks.Require(IntraOpThreads is null or > 0, nameof(IntraOpThreads), IntraOpThreads ?? 0, "must be positive when set");
         OptionChecks.Require(ShuffleBufferSize >= 0, nameof(ShuffleBufferSize), ShuffleBufferSize, "must be zero or positive");
+        OptionChecks.Require(ShuffleBufferBytes > 0, nameof(ShuffleBufferBytes), ShuffleBufferBytes, "must be positive");
         OptionChecks.Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
         OptionChecks.Require(Checkpoints is null || Checkpoints.EveryEpochs > 0, "Checkpoints.EveryEpochs", Checkpoints?.EveryEpochs ?? 0, "must be at least 1");
         OptionChecks.Require(EarlyStopping is null || EarlyStopping.Patience >= 0, "EarlyStopping.Patience", EarlyStopping?.Patience ?? 0, "must be zero or positive");
