@@ -18,6 +18,7 @@ internal static class Program
         {
             TabularCommand(),
             EngineOverheadCommand(),
+            Memory.MemoryBenchmark.Command(),
         };
         return root.Parse(args).Invoke();
     }
