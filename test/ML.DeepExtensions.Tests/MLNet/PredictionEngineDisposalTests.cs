@@ -136,6 +136,20 @@ public sealed class PredictionEngineDisposalTests
     }
 
     [TestMethod]
+    public void WithTheLoadedInputSchemaAnUnsizedInputArrayScoresALoadedModel()
+    {
+        var model = Load(out var inputSchema);
+        // ML.NET's own engine on a loaded model fails on every row of a variable-size vector, even of the right length.
+        using var plain = Context.Model.CreatePredictionEngine<UnsizedRow, Prediction>(model, new PredictionEngineOptions { OwnsTransformer = false });
+        var failure = Assert.Throws<ArgumentOutOfRangeException>(() => plain.Predict(new UnsizedRow { Features = _rows[0].Features }));
+
+        using var predictor = Context.Model.CreateThreadSafePredictor<UnsizedRow, Prediction>(model, inputSchema);
+
+        StringAssert.Contains(failure.Message, "Index was out of range");
+        AssertScores(2, predictor.Predict(new UnsizedRow { Features = _rows[2].Features }).Score);
+    }
+
+    [TestMethod]
     public void APredictorCannotBeUsedAfterDisposal()
     {
         var predictor = Context.Model.CreateThreadSafePredictor<TabularFixtures.Row, Prediction>(Load(out var schema), schema);
