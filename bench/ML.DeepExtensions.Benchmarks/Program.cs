@@ -24,6 +24,7 @@ internal static class Program
             AccuracyBenchmark.Create(),
             TrainingThroughputBenchmark.Create(),
             ScoringThroughputBenchmark.Create(),
+            Memory.MemoryBenchmark.Command(),
         };
         return root.Parse(args).Invoke();
     }

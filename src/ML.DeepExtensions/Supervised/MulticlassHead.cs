@@ -25,6 +25,19 @@ internal sealed class MulticlassHead : IPredictionHead
 
     public void ValidateLabel(DataViewSchema schema, string labelColumn)
     {
+        var (column, key) = CheckKey(schema, labelColumn);
+        _classNames = ClassNames(column, key);
+    }
+
+    public IDataView AlignValidationLabel(IDataView validation, string labelColumn)
+    {
+        // The validation key must not replace the training one: the class count and names come from training.
+        CheckKey(validation.Schema, labelColumn);
+        return ValidationChecks.AlignClassKey(validation, labelColumn, _classNames);
+    }
+
+    private static (DataViewSchema.Column Column, KeyDataViewType Key) CheckKey(DataViewSchema schema, string labelColumn)
+    {
         var column = SchemaChecks.Find(schema, labelColumn, "label");
         if (column.Type is not KeyDataViewType key)
         {
@@ -39,7 +52,7 @@ internal sealed class MulticlassHead : IPredictionHead
                 $"The label column '{labelColumn}' has {key.Count} class(es); multiclass classification needs at least two.", nameof(labelColumn));
         }
 
-        _classNames = ClassNames(column, key);
+        return (column, key);
     }
 
     public BatchColumn LabelBinding(string labelColumn) => BatchColumn.ClassLabel(labelColumn);

@@ -74,7 +74,7 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
                 throw new ArgumentException("Pass either validation data or a ValidationFraction, not both.", nameof(validationData));
             }
 
-            long[] validationShape = InputShape(validationData.Schema);
+            long[] validationShape = ValidationChecks.OnValidationData(validationData, v => InputShape(v.Schema));
             if (!validationShape.SequenceEqual(inputShape))
             {
                 throw new ArgumentException(
@@ -82,7 +82,7 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
                     nameof(validationData));
             }
 
-            head.ValidateLabel(validationData.Schema, Options.LabelColumnName);
+            validationData = ValidationChecks.OnValidationData(validationData, v => head.AlignValidationLabel(v, Options.LabelColumnName));
         }
 
         ValidateArchitecture(inputShape, head.OutputWidth);
@@ -125,7 +125,7 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
         byte[] onnx = ExportOnnx(network, description, rawColumn);
         var scoring = OnnxScoringChain.Build(onnx, Options.FeatureColumnName, rawColumn, trainData,
             rawScored => head.CreateScorer(_environment, rawScored, rawColumn, Options.LabelColumnName));
-        return new NeuralNetworkTransformer(scoring, onnx, network, description, history);
+        return new NeuralNetworkTransformer(scoring, onnx, network, description, history, Options.FeatureColumnName);
     }
 
     private void RecordDataSettings(TrainingRun run)
@@ -135,6 +135,7 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
         run.RecordSetting("Data.BatchSize", data.BatchSize.ToString(invariant));
         run.RecordSetting("Data.Shuffle", data.Shuffle.ToString(invariant));
         run.RecordSetting("Data.ShuffleBufferSize", data.ShuffleBufferSize.ToString(invariant));
+        run.RecordSetting("Data.ShuffleBufferBytes", data.ShuffleBufferBytes.ToString(invariant));
         run.RecordSetting("Data.DropLastPartialBatch", data.DropLastPartialBatch.ToString(invariant));
         run.RecordSetting("Data.ValidationFraction", data.ValidationFraction.ToString(invariant));
     }
