@@ -38,8 +38,7 @@ internal static class DeployableOnnx
 
         var network = networks.Steps[0];
         var schemas = Schemas(networks, inputSchema);
-        var afterScorer = schemas[Math.Min(network.Index + 2, schemas.Count - 1)];
-        var (task, classNames) = DetectTask(afterScorer);
+        var (task, classNames) = DetectTask(schemas.Skip(network.Index + 2).ToList());
         var graph = network.Batched;
         var model = graph.Model.Clone();
         var onnx = model.Graph;
@@ -126,19 +125,24 @@ internal static class DeployableOnnx
         return schemas;
     }
 
-    internal static (Task Task, string[]? ClassNames) DetectTask(DataViewSchema scored)
+    /// <summary>The task, from the columns that ML.NET's scorer (and, for binary, its calibrator) add after the network.</summary>
+    /// <param name="afterNetwork">The schemas after each transformer that follows the network.</param>
+    internal static (Task Task, string[]? ClassNames) DetectTask(IReadOnlyList<DataViewSchema> afterNetwork)
     {
-        var predicted = scored.GetColumnOrNull(ColumnNames.PredictedLabel);
-        if (predicted?.Type is KeyDataViewType)
+        foreach (var scored in afterNetwork)
         {
-            var names = KeyValueNames.Read(predicted.Value)
-                ?? throw new NotSupportedException($"The multiclass model's '{ColumnNames.PredictedLabel}' column has no class names.");
-            return (Task.Multiclass, names);
-        }
+            var predicted = scored.GetColumnOrNull(ColumnNames.PredictedLabel);
+            if (predicted?.Type is KeyDataViewType)
+            {
+                var names = KeyValueNames.Read(predicted.Value)
+                    ?? throw new NotSupportedException($"The multiclass model's '{ColumnNames.PredictedLabel}' column has no class names.");
+                return (Task.Multiclass, names);
+            }
 
-        if (scored.GetColumnOrNull(ColumnNames.Probability) is not null)
-        {
-            return (Task.Binary, null);
+            if (scored.GetColumnOrNull(ColumnNames.Probability) is not null)
+            {
+                return (Task.Binary, null);
+            }
         }
 
         return (Task.Regression, null);
