@@ -18,7 +18,7 @@ internal static class ExportOnnxCommand
         {
             ModelArgument, OutputOption, ForceOption,
         };
-        command.SetAction((result, token) => Program.Run(() => Run(result)));
+        command.SetAction(result => Program.Run(() => Run(result)));
         return command;
     }
 

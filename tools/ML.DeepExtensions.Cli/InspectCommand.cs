@@ -16,7 +16,7 @@ internal static class InspectCommand
     public static Command Create()
     {
         var command = new Command("inspect", "Show a model's input and output columns, its transformers, and its networks' layers and sizes.") { ModelArgument };
-        command.SetAction((result, token) => Program.Run(() => Run(result)));
+        command.SetAction(result => Program.Run(() => Run(result)));
         return command;
     }
 

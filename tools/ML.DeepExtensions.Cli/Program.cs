@@ -5,8 +5,18 @@ namespace ML.DeepExtensions.Cli;
 /// <summary>mldx: batch scoring, inspection and ONNX export of ML.NET models trained with ML.DeepExtensions.</summary>
 internal static class Program
 {
+    /// <summary>Cancelled on Ctrl+C (SIGINT) or SIGTERM; commands check it between rows and clean up.</summary>
+    internal static CancellationToken Interrupted => Interruption.Token;
+
+    private static readonly CancellationTokenSource Interruption = new();
+
     public static async Task<int> Main(string[] args)
     {
+        // Our own handlers (rather than System.CommandLine's) so that a run always unwinds: the
+        // temporary output is deleted before the process ends.
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Interrupt);
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Interrupt);
+
         var root = new RootCommand("mldx: score files with ML.NET models trained by ML.DeepExtensions, inspect them, export their networks to ONNX.")
         {
             ScoreCommand.Create(),
@@ -18,22 +28,28 @@ internal static class Program
         return code;
     }
 
+    private static void Interrupt(System.Runtime.InteropServices.PosixSignalContext context)
+    {
+        context.Cancel = true;
+        Interruption.Cancel();
+    }
+
     /// <summary>Runs a command; user errors print their message alone and exit with their code.</summary>
-    internal static Task<int> Run(Func<int> command)
+    internal static int Run(Func<int> command)
     {
         try
         {
-            return Task.FromResult(command());
+            return command();
+        }
+        catch (Exception e) when (Interrupted.IsCancellationRequested && e is OperationCanceledException || CliException.Find(e) is null && Interrupted.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("Interrupted; no output was written.");
+            return ExitCodes.Cancelled;
         }
         catch (Exception e) when (CliException.Find(e) is { } user)
         {
             Console.Error.WriteLine($"error: {user.Message}");
-            return Task.FromResult(user.ExitCode);
-        }
-        catch (OperationCanceledException)
-        {
-            Console.Error.WriteLine("Interrupted; no output was written.");
-            return Task.FromResult(ExitCodes.Cancelled);
+            return user.ExitCode;
         }
         catch (Exception e)
         {
@@ -47,7 +63,7 @@ internal static class Program
                 Console.Error.WriteLine("(set MLDX_DEBUG=1 for the stack trace, and please report it)");
             }
 
-            return Task.FromResult(ExitCodes.Internal);
+            return ExitCodes.Internal;
         }
     }
 

@@ -61,7 +61,7 @@ internal static class ScoreCommand
                 r.AddError($"--shard must be i/n with 0 <= i < n, e.g. 0/4; got '{text}'.");
             }
         });
-        command.SetAction((result, token) => Program.Run(() => Run(result, token)));
+        command.SetAction(result => Program.Run(() => Run(result, Program.Interrupted)));
         return command;
     }
 

@@ -61,16 +61,20 @@ internal static class ScoringFixtures
         }
 
         var rows = TabularFixtures.Load(context, TabularFixtures.Rows(200));
-        var estimator = kind switch
+        if (kind == "multiclass")
         {
-            "multiclass" => TabularFixtures.KeyLabel(context).Append(context.MulticlassClassification.Trainers.Mlp(hiddenLayers: [16], epochs: 5)),
-            "binary" => context.Transforms.CopyColumns("Label", nameof(TabularFixtures.Row.IsPositive))
-                .Append(context.BinaryClassification.Trainers.Mlp(hiddenLayers: [16], epochs: 5)),
-            "regression" => context.Transforms.CopyColumns("Label", nameof(TabularFixtures.Row.Target))
-                .Append(context.Regression.Trainers.Mlp(hiddenLayers: [16], epochs: 5)),
-            _ => throw new ArgumentException(kind),
-        };
-        return (estimator.Fit(rows), rows.Schema);
+            // The key mapping of the label is part of this model: a chain with an ML.NET transform before the network.
+            var multiclass = TabularFixtures.KeyLabel(context).Append(context.MulticlassClassification.Trainers.Mlp(hiddenLayers: [16], epochs: 5));
+            return (multiclass.Fit(rows), rows.Schema);
+        }
+
+        // The label is prepared outside the model, so scoring needs only the features.
+        string label = kind == "binary" ? nameof(TabularFixtures.Row.IsPositive) : kind == "regression" ? nameof(TabularFixtures.Row.Target) : throw new ArgumentException(kind);
+        var labelled = context.Transforms.CopyColumns("Label", label).Fit(rows).Transform(rows);
+        ITransformer model = kind == "binary"
+            ? context.BinaryClassification.Trainers.Mlp(hiddenLayers: [16], epochs: 5).Fit(labelled)
+            : context.Regression.Trainers.Mlp(hiddenLayers: [16], epochs: 5).Fit(labelled);
+        return (model, labelled.Schema);
     }
 
     public sealed class ChainRow

@@ -52,7 +52,9 @@ internal static class InputPlan
         if (reader is ParquetRecordReader parquet)
         {
             foreach (int field in plan.SelectMany(p => p.Fields))
-            {            }
+            {
+                parquet.Want(field);
+            }
         }
 
         return plan;
@@ -146,7 +148,7 @@ internal static class InputPlan
                 if (parquet.IsList(field) || !fits)
                 {
                     throw CliException.Input(
-                        $"Parquet column '{reader.Columns[field]}' has type {(parquet.IsList(field) ? "list of " : "")}{clr.Name}, but the model's column '{column.Name}' needs {column.Type}.");
+                        $"Parquet column '{reader.Columns[field]}' has type {(parquet.IsList(field) ? "list of " : "")}{ParquetRecordReader.TypeName(clr)}, but the model's column '{column.Name}' needs {column.Type}.");
                 }
             }
         }

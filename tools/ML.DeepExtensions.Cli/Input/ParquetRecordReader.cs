@@ -59,6 +59,9 @@ internal sealed class ParquetRecordReader : RecordReader
     /// <summary>The type of a column, for checks against the model's input schema.</summary>
     public Type ClrType(int field) => _fields[field].ClrType;
 
+    /// <summary>A column type as users know it (Parquet.Net reports strings as ReadOnlyMemory&lt;char&gt;).</summary>
+    public static string TypeName(Type clr) => clr == typeof(ReadOnlyMemory<char>) ? nameof(String) : clr.Name;
+
     /// <summary>Whether a column is a list (repeated) column, which this reader does not read.</summary>
     public bool IsList(int field) => _fields[field].IsArray || _fields[field].MaxRepetitionLevel > 0;
 
@@ -166,7 +169,7 @@ internal sealed class ParquetRecordReader : RecordReader
             var field = _fields[i];
             _values[i] = (field.ClrType, field.IsNullable) switch
             {
-                (var t, _) when t == typeof(string) => ReadStrings(group, field, rows),
+                (var t, _) when t == typeof(string) || t == typeof(ReadOnlyMemory<char>) => ReadStrings(group, field, rows),
                 (var t, false) when t == typeof(float) => Read<float>(group, field, rows),
                 (var t, true) when t == typeof(float) => ReadNullable<float>(group, field, rows),
                 (var t, false) when t == typeof(double) => Read<double>(group, field, rows),
@@ -177,7 +180,7 @@ internal sealed class ParquetRecordReader : RecordReader
                 (var t, true) when t == typeof(long) => ReadNullable<long>(group, field, rows),
                 (var t, false) when t == typeof(bool) => Read<bool>(group, field, rows),
                 (var t, true) when t == typeof(bool) => ReadNullable<bool>(group, field, rows),
-                _ => throw CliException.Input($"Parquet column '{field.Name}' has type {field.ClrType.Name}, which the scorer cannot read (float, double, int, long, bool or string)."),
+                _ => throw CliException.Input($"Parquet column '{field.Name}' has type {TypeName(field.ClrType)}, which the scorer cannot read (float, double, int, long, bool or string)."),
             };
         }
     }
