@@ -14,6 +14,10 @@ internal static class Program
     {
         // Our own handlers (rather than System.CommandLine's) so that a run always unwinds: the
         // temporary output is deleted before the process ends.
+        // Signal handlers run on the thread pool, which ML.NET's parallel cursors can keep busy with
+        // blocking work: a few spare threads keep an interruption from waiting behind them.
+        ThreadPool.GetMinThreads(out int workers, out int io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 16), io);
         using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Interrupt);
         using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Interrupt);
 

@@ -18,7 +18,12 @@ public sealed class MldxTests
     [TestCleanup]
     public void DeleteFolder() => Directory.Delete(_folder, recursive: true);
 
+    /// <summary>Temporary outputs start with a dot, which .NET counts as hidden on Unix.</summary>
+    private static readonly EnumerationOptions AllFiles = new() { AttributesToSkip = 0 };
+
     private string File(string name) => Path.Combine(_folder, name);
+
+    private string[] Partials() => Directory.GetFiles(_folder, "*.partial", AllFiles);
 
     [TestMethod]
     public void ScoreWritesTheValuesOfTransformWithoutLoadingTorchSharp()
@@ -143,7 +148,7 @@ public sealed class MldxTests
         StringAssert.Contains(run.Error, "Line 32");
         StringAssert.Contains(run.Error, "column 'Features.2' (column 4): 'oops' is not a number");
         Assert.DoesNotContain("   at ", run.Error);
-        Assert.IsEmpty(Directory.GetFiles(_folder).Where(f => !f.EndsWith("in.csv", StringComparison.Ordinal)).ToArray(), "no output, no partial file");
+        Assert.IsEmpty(Directory.GetFiles(_folder, "*", AllFiles).Where(f => !f.EndsWith("in.csv", StringComparison.Ordinal)).ToArray(), "no output, no partial file");
     }
 
     [TestMethod]
@@ -254,26 +259,23 @@ public sealed class MldxTests
         string model = ScoringFixtures.ModelPath("multiclass");
         Mldx.WriteRepeatedCsv(File("in.csv"), copies: 1000);
 
-        using var process = Mldx.Start(null, "score", model, File("in.csv"), "-o", File("out.csv"), "-b", "1", "--threads", "1");
-        var stderr = process.StandardError.ReadToEndAsync();
-        var clock = Stopwatch.StartNew();
-        while (Directory.GetFiles(_folder, "*.partial").Length == 0 && !process.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            Thread.Sleep(20);
-        }
+        // A shell starts the run, waits for its temporary output, and sends SIGTERM as a job
+        // scheduler would (Ctrl+C's SIGINT takes the same path; background jobs ignore SIGINT).
+        string script = $"dotnet '{Mldx.Path}' score '{model}' '{File("in.csv")}' -o '{File("out.csv")}' -b 1 --threads 1 & pid=$!; "
+            + $"n=0; while [ -z \"$(ls -A '{_folder}' | grep partial)\" ] && [ $n -lt 3000 ]; do sleep 0.02; n=$((n+1)); done; "
+            + "kill -TERM $pid; wait $pid; echo \"exit=$?\"";
+        var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(script);
+        using var shell = Process.Start(start)!;
+        var stderr = shell.StandardError.ReadToEndAsync();
+        string stdout = shell.StandardOutput.ReadToEnd();
+        Assert.IsTrue(shell.WaitForExit(120_000));
 
-        Assert.IsFalse(process.HasExited, "the run ended before it could be interrupted: " + stderr.Result);
-        // SIGTERM, as a job scheduler sends it. (Ctrl+C's SIGINT is handled the same way, but a process
-        // started in the background, as here, inherits SIGINT as ignored.)
-        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
-        {
-            kill.WaitForExit();
-        }
-
-        Assert.IsTrue(process.WaitForExit(30_000));
-        Assert.AreEqual(130, process.ExitCode, stderr.Result);
+        StringAssert.Contains(stdout, "exit=130", stderr.Result);
+        StringAssert.Contains(stderr.Result, "Interrupted; no output was written.");
         Assert.IsFalse(System.IO.File.Exists(File("out.csv")));
-        Assert.IsEmpty(Directory.GetFiles(_folder, "*.partial"));
+        Assert.IsEmpty(Partials());
     }
 
     [TestMethod]
