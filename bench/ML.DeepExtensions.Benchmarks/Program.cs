@@ -18,6 +18,7 @@ internal static class Program
         {
             TabularCommand(),
             EngineOverheadCommand(),
+            Scoring.BatchScoringBenchmark.Command(),
         };
         return root.Parse(args).Invoke();
     }

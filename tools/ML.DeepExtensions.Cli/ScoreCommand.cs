@@ -178,7 +178,7 @@ internal static class ScoreCommand
 
         double seconds = Math.Max(stopwatch.Elapsed.TotalSeconds, 1e-9);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Scored {rows:N0} rows in {seconds:F1} s ({rows / seconds:N0} rows/s) into '{outputPath}'{(shard.Item2 > 1 ? $" (shard {shard.Item1}/{shard.Item2})" : "")}."));
+            $"Scored {rows:N0} rows in {seconds:F1} s ({rows / seconds:N0} rows/s) into '{outputPath}'{(shard.Item2 > 1 ? $" (shard {shard.Item1}/{shard.Item2})" : "")}{PeakMemory()}."));
         if (rejects is { Count: > 0 })
         {
             Console.Error.WriteLine($"Skipped {rejects.Count:N0} malformed rows into '{rejectPath}', for example:");
@@ -216,6 +216,16 @@ internal static class ScoreCommand
                 });
                 task.Value = 1.0;
             });
+    }
+
+    /// <summary>"; peak memory N MiB" from the kernel's high-water mark of resident memory (Linux), or nothing.</summary>
+    private static string PeakMemory()
+    {
+        const string status = "/proc/self/status";
+        string? line = File.Exists(status) ? File.ReadLines(status).FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)) : null;
+        return line is not null && long.TryParse(line["VmHWM:".Length..].Trim().Split(' ')[0], NumberStyles.None, CultureInfo.InvariantCulture, out long kib)
+            ? string.Create(CultureInfo.InvariantCulture, $"; peak memory {kib / 1024} MiB")
+            : "";
     }
 
     private static RecordReader OpenReader(string path, string format, bool keepRaw) => format switch
