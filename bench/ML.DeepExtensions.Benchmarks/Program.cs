@@ -25,6 +25,7 @@ internal static class Program
             TrainingThroughputBenchmark.Create(),
             ScoringThroughputBenchmark.Create(),
             Memory.MemoryBenchmark.Command(),
+            Scoring.BatchScoringBenchmark.Command(),
         };
         return root.Parse(args).Invoke();
     }
