@@ -125,7 +125,7 @@ public sealed class ThreadSafePredictor<TSrc, TDst> : IDisposable
         _engines.Dispose();
     }
 
-    /// <summary>Known-size Single... vector columns the model reads, by name: from the trained network, then the given input schema.</summary>
+    /// <summary>The known-size vector columns the model reads, by name: from the given input schema, then the trained network.</summary>
     private static Dictionary<string, VectorDataViewType> ExpectedVectorSizes(ITransformer model, DataViewSchema? inputSchema)
     {
         var sizes = new Dictionary<string, VectorDataViewType>(StringComparer.Ordinal);
