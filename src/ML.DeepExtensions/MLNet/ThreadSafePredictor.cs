@@ -7,7 +7,7 @@ namespace ML.DeepExtensions.MLNet;
 /// <summary>
 /// Single-row prediction from any thread with one model: one ML.NET <see cref="PredictionEngine{TSrc, TDst}"/>
 /// per thread, none of which owns the model, so disposing this object (or an engine) never disposes
-/// the model. Create it with <see cref="ThreadSafePredictionExtensions.CreateThreadSafePredictor{TSrc, TDst}"/>.
+/// the model. Create it with <c>mlContext.Model.CreateThreadSafePredictorCreate it with <see cref="ThreadSafePredictionExtensions.CreateThreadSafePredictor{TSrc, TDst}"/>.lt;TSrc, TDstCreate it with <see cref="ThreadSafePredictionExtensions.CreateThreadSafePredictor{TSrc, TDst}"/>.gt;(model, inputSchema)</c> (<see cref="ThreadSafePredictionExtensions"/>).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -125,7 +125,7 @@ public sealed class ThreadSafePredictor<TSrc, TDst> : IDisposable
         _engines.Dispose();
     }
 
-    /// <summary>Known-size Single... vector columns the model reads, by name: from the trained network, then the given input schema.</summary>
+    /// <summary>The known-size vector columns the model reads, by name: from the given input schema, then the trained network.</summary>
     private static Dictionary<string, VectorDataViewType> ExpectedVectorSizes(ITransformer model, DataViewSchema? inputSchema)
     {
         var sizes = new Dictionary<string, VectorDataViewType>(StringComparer.Ordinal);
@@ -178,27 +178,4 @@ public sealed class ThreadSafePredictor<TSrc, TDst> : IDisposable
             }
         }
     }
-}
-
-/// <summary>Creates a <see cref="ThreadSafePredictor{TSrc, TDst}"/> on ML.NET's model catalog.</summary>
-public static class ThreadSafePredictionExtensions
-{
-    /// <summary>
-    /// Creates a predictor that is safe to call from any thread and whose disposal never disposes
-    /// <paramref name="model"/> (unlike <c>CreatePredictionEngine</c>'s default; see
-    /// <see cref="ThreadSafePredictor{TSrc, TDst}"/>).
-    /// </summary>
-    /// <param name="catalog">ML.NET's model catalog, <c>mlContext.Model</c>.</param>
-    /// <param name="model">A fitted or loaded model.</param>
-    /// <param name="inputSchema">
-    /// The input schema from <c>mlContext.Model.Load(path, out inputSchema)</c>, if any: its vector
-    /// sizes are checked before each prediction and given to input members without a declared size.
-    /// </param>
-    /// <returns>The predictor; dispose it when the model is retired.</returns>
-    /// <exception cref="ArgumentException">The input class does not fit the model.</exception>
-    public static ThreadSafePredictor<TSrc, TDst> CreateThreadSafePredictor<TSrc, TDst>(
-        this ModelOperationsCatalog catalog, ITransformer model, DataViewSchema? inputSchema = null)
-        where TSrc : class
-        where TDst : class, new() =>
-        new(catalog, model, inputSchema);
 }

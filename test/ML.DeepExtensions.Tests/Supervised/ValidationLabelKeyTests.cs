@@ -47,6 +47,17 @@ public sealed class ValidationLabelKeyTests
     }
 
     [TestMethod]
+    public void AValidationKeyOfOneClassIsAccepted()
+    {
+        var train = Keyed(TabularFixtures.Rows(60), ["a", "b", "c"]);
+        var validationRows = TabularFixtures.Rows(40, seed: 2).Where(r => r.Category == "a").ToList();
+
+        var model = Trainer().Fit(train, Keyed(validationRows, ["a"]));
+
+        Assert.AreEqual(ValidationAccuracy(model, validationRows), model.History["val_accuracy"][^1], 1e-9);
+    }
+
+    [TestMethod]
     public void AReorderedValidationKeyIsMappedSoValidationMetricsAreRight()
     {
         var train = Keyed(TabularFixtures.Rows(90), ["a", "b", "c"]);

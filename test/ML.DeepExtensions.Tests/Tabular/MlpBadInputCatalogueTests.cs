@@ -113,6 +113,18 @@ public sealed class MlpBadInputCatalogueTests
     }
 
     [TestMethod]
+    public void ANaNInTheValidationDataSaysItIsTheValidationData()
+    {
+        var validation = TabularFixtures.Rows(20, seed: 2);
+        validation[9].Features[0] = float.NaN;
+        var error = Assert.ThrowsExactly<DataValidationException>(() => _context.MulticlassClassification.Trainers.Mlp(epochs: 1)
+            .Fit(KeyLabelled(TabularFixtures.Rows(30)), KeyLabelled(validation)));
+        StringAssert.StartsWith(error.Message, "In the validation data: ");
+        StringAssert.Contains(error.Message, "row 9");
+        Assert.AreEqual("Features", error.ColumnName);
+    }
+
+    [TestMethod]
     public void RowsWithNaNCanBeSkippedByOption()
     {
         var rows = TabularFixtures.Rows(60);
