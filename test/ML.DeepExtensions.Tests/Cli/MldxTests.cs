@@ -284,7 +284,7 @@ public sealed class MldxTests
     public void AnInterruptedRunLeavesNoFileBehind()
     {
         string model = ScoringFixtures.ModelPath("multiclass");
-        Mldx.WriteRepeatedCsv(File("in.csv"), copies: 1000);
+        Mldx.WriteRepeatedCsv(File("in.csv"), copies: 200);
 
         // A shell starts the run, waits for its temporary output, and sends SIGTERM as a job
         // scheduler would (Ctrl+C's SIGINT takes the same path; background jobs ignore SIGINT).
