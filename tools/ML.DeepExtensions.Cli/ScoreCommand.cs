@@ -156,7 +156,7 @@ internal static class ScoreCommand
 
             if (!result.GetValue(NoProgressOption) && !Console.IsErrorRedirected)
             {
-                Progress(source, stopwatch, Loop);
+                Progress(source, stopwatch, Loop, () => rows);
             }
             else
             {
@@ -191,7 +191,7 @@ internal static class ScoreCommand
         return ExitCodes.Success;
     }
 
-    private static void Progress(RecordDataView source, Stopwatch stopwatch, Action<Action<long>> loop)
+    private static void Progress(RecordDataView source, Stopwatch stopwatch, Action<Action<long>> loop, Func<long> total)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         console.Progress()
@@ -201,6 +201,8 @@ internal static class ScoreCommand
             {
                 var task = context.AddTask("scoring", maxValue: 1.0);
                 long lastUpdate = 0;
+                void Show(long rows) =>
+                    task.Description = string.Create(CultureInfo.InvariantCulture, $"{rows:N0} rows, {rows / Math.Max(stopwatch.Elapsed.TotalSeconds, 1e-9):N0} rows/s");
                 loop(rows =>
                 {
                     long now = stopwatch.ElapsedMilliseconds;
@@ -210,10 +212,10 @@ internal static class ScoreCommand
                     }
 
                     lastUpdate = now;
-                    double rate = rows / Math.Max(stopwatch.Elapsed.TotalSeconds, 1e-9);
-                    task.Description = string.Create(CultureInfo.InvariantCulture, $"{rows:N0} rows, {rate:N0} rows/s");
+                    Show(rows);
                     task.Value = source.Reader?.Fraction ?? 0;
                 });
+                Show(total());
                 task.Value = 1.0;
             });
     }

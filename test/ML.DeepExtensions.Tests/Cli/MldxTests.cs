@@ -174,6 +174,33 @@ public sealed class MldxTests
     }
 
     [TestMethod]
+    public void QuotedFieldsAndCrlfLineEndsAreReadAndWrittenBack()
+    {
+        // Ids with a separator, doubled quotes and a line break; Windows line ends; a blank line.
+        System.IO.File.WriteAllText(File("in.csv"),
+            "Id,Features.0,Features.1,Features.2,Features.3,Features.4,Category\r\n"
+            + "\"Smith, J\",1,2,3,4,5,a\r\n"
+            + "\"say \"\"hi\"\"\",1,2,3,4,5,a\r\n"
+            + "\r\n"
+            + "\"two\nlines\",1,2,3,4,5,a\r\n"
+            + "plain,1,2,bad,4,5,a\r\n");
+
+        var run = Mldx.Run("score", ScoringFixtures.ModelPath("multiclass"), File("in.csv"), "-o", File("out.csv"), "--keep", "Id");
+
+        // The bad row is on line 7: the quoted line break counts as a line.
+        Assert.AreEqual(2, run.ExitCode, run.Error);
+        StringAssert.Contains(run.Error, "Line 7 of");
+        var ok = Mldx.Run("score", ScoringFixtures.ModelPath("multiclass"), File("in.csv"), "-o", File("out.csv"), "--keep", "Id", "--reject-file", File("rejects.csv"));
+        Assert.AreEqual(0, ok.ExitCode, ok.Error);
+        string output = System.IO.File.ReadAllText(File("out.csv"));
+        StringAssert.Contains(output, "\n\"Smith, J\",");
+        StringAssert.Contains(output, "\n\"say \"\"hi\"\"\",");
+        StringAssert.Contains(output, "\n\"two\nlines\",");
+        // Header, three rows (one spanning two lines), and the empty piece after the final newline.
+        Assert.HasCount(6, output.Split('\n'));
+    }
+
+    [TestMethod]
     public void AMissingInputColumnIsNamed()
     {
         System.IO.File.WriteAllText(File("in.csv"), "Id,Features.0,Features.1,Category\nx,1,2,a\n");
@@ -257,7 +284,7 @@ public sealed class MldxTests
     public void AnInterruptedRunLeavesNoFileBehind()
     {
         string model = ScoringFixtures.ModelPath("multiclass");
-        Mldx.WriteRepeatedCsv(File("in.csv"), copies: 1000);
+        Mldx.WriteRepeatedCsv(File("in.csv"), copies: 200);
 
         // A shell starts the run, waits for its temporary output, and sends SIGTERM as a job
         // scheduler would (Ctrl+C's SIGINT takes the same path; background jobs ignore SIGINT).

@@ -7,9 +7,28 @@ using ML.DeepExtensions.Vision;
 
 namespace ML.DeepExtensions.Tests.Scoring;
 
+/// <summary>Deletes the fixtures' saved models when the test run ends.</summary>
+[TestClass]
+public static class ScoringFixturesCleanup
+{
+    [AssemblyCleanup]
+    public static void DeleteSavedModels() => ScoringFixtures.DeleteAll();
+}
+
 /// <summary>Small saved models of every family, trained once per test run and loaded back from their zips.</summary>
 internal static class ScoringFixtures
 {
+    public static void DeleteAll()
+    {
+        lock (Gate)
+        {
+            if (Directory.IsValueCreated)
+            {
+                System.IO.Directory.Delete(Directory.Value, recursive: true);
+            }
+        }
+    }
+
     private static readonly Lazy<string> Directory = new(() => System.IO.Directory.CreateTempSubdirectory("mldx-scoring-").FullName);
     private static readonly Dictionary<string, string> Saved = [];
     private static readonly Lock Gate = new();
