@@ -24,7 +24,7 @@ internal sealed record OnnxStep(int Index, OnnxTransformer Transformer, byte[] O
 internal static class SavedModelOnnx
 {
     private const string RootDirectory = "TransformerChain";
-    private const string OnnxEntryName = "OnnxModel";
+    internal const string OnnxEntryName = "OnnxModel";
 
     /// <summary>The chain flattened (nested chains expanded), each leaf with the zip directory it is saved in.</summary>
     public static IReadOnlyList<(ITransformer Transformer, string Directory)> Flatten(ITransformer model)
@@ -102,7 +102,8 @@ internal static class SavedModelOnnx
         leaves.Add((transformer, directory));
     }
 
-    private static byte[] ReadLengthPrefixed(ZipArchiveEntry entry, string name)
+    /// <summary>The ONNX bytes of an <c>OnnxModel</c> entry (ML.NET writes a 32-bit length, then the bytes).</summary>
+    internal static byte[] ReadLengthPrefixed(ZipArchiveEntry entry, string name)
     {
         using var stream = entry.Open();
         using var reader = new BinaryReader(stream);
