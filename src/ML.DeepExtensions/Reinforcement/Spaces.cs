@@ -174,12 +174,13 @@ public sealed class BoxSpace : Space<float[]>
         }
     }
 
-    /// <summary>Gymnasium's notation, e.g. <c>Box(-2, 2, (1,), float32)</c>; per-element bounds are listed.</summary>
+    /// <summary>Gymnasium's notation, e.g. <c>Box(-2, 2, (1,), float32)</c>; differing per-element bounds are listed, infinities as <c>inf</c>.</summary>
     public override string ToString()
     {
+        static string One(float v) => float.IsInfinity(v) ? (v > 0 ? "inf" : "-inf") : v.ToString(CultureInfo.InvariantCulture);
         static string Format(float[] values) => values.Distinct().Count() == 1
-            ? values[0].ToString(CultureInfo.InvariantCulture)
-            : "[" + string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + "]";
+            ? One(values[0])
+            : "[" + string.Join(", ", values.Select(One)) + "]";
         return $"Box({Format(_low)}, {Format(_high)}, ({_low.Length},), float32)";
     }
 
