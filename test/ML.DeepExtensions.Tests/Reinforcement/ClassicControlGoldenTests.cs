@@ -8,12 +8,15 @@ namespace ML.DeepExtensions.Tests.Reinforcement;
 /// <summary>
 /// The built-in environments against trajectories computed independently from Gymnasium's published
 /// equations by Golden/make_golden.py (NumPy; see the command there): seeded resets, hand-set start
-/// states, fixed action sequences, to 1e-6 in states, observations and rewards, and exact flags.
+/// states, fixed action sequences; observations and rewards to 1e-6, float64 states to 1e-9, flags exact.
 /// </summary>
 [TestClass]
 public sealed class ClassicControlGoldenTests
 {
+    // The brief's 1e-6 for what a learner sees; the float64 states agree to about 1e-13 here, and 1e-9
+    // is tight enough to catch a missing float32 rounding (Acrobot's reset, MountainCarContinuous's state).
     private const double Tolerance = 1e-6;
+    private const double StateTolerance = 1e-9;
 
     [TestMethod]
     public void CartPoleFollowsTheGoldenTrajectories() =>
@@ -72,7 +75,7 @@ public sealed class ClassicControlGoldenTests
             {
                 ResetResult reset = env.Reset(episode.GetProperty("seed").GetInt32());
                 AssertClose(Doubles(episode.GetProperty("reset_observation")), [.. reset.Observation.Select(v => (double)v)], $"{where} reset observation");
-                AssertClose(Doubles(episode.GetProperty("reset_state")), [.. getState(env)], $"{where} reset state");
+                AssertClose(Doubles(episode.GetProperty("reset_state")), [.. getState(env)], $"{where} reset state", StateTolerance);
             }
             else
             {
@@ -89,7 +92,7 @@ public sealed class ClassicControlGoldenTests
                 StepResult result = env.Step(action(actions[t]));
                 string at = $"{where} step {t + 1}";
                 AssertClose(Doubles(observations[t]), [.. result.Observation.Select(v => (double)v)], $"{at} observation");
-                AssertClose(Doubles(states[t]), [.. getState(env)], $"{at} state");
+                AssertClose(Doubles(states[t]), [.. getState(env)], $"{at} state", StateTolerance);
                 Assert.AreEqual(rewards[t].GetDouble(), result.Reward, Tolerance, $"{at} reward");
                 Assert.AreEqual(terminated[t].GetBoolean(), result.Terminated, $"{at} terminated");
                 Assert.IsFalse(result.Truncated, $"{at}: the unwrapped environment never truncates");
@@ -105,12 +108,12 @@ public sealed class ClassicControlGoldenTests
         }
     }
 
-    private static void AssertClose(double[] expected, double[] actual, string what)
+    private static void AssertClose(double[] expected, double[] actual, string what, double tolerance = Tolerance)
     {
         Assert.HasCount(expected.Length, actual, what);
         for (int i = 0; i < expected.Length; i++)
         {
-            Assert.AreEqual(expected[i], actual[i], Tolerance, $"{what}[{i}]");
+            Assert.AreEqual(expected[i], actual[i], tolerance, $"{what}[{i}]");
         }
     }
 
