@@ -38,6 +38,14 @@ public sealed class EnvironmentException : Exception
         EpisodeStep = episodeStep;
     }
 
+    /// <summary>The same error, located further (e.g. which copy of a vector environment).</summary>
+    internal EnvironmentException(EnvironmentException inner, string location)
+        : base($"{inner.Message} ({location})", inner)
+    {
+        EnvironmentName = inner.EnvironmentName;
+        EpisodeStep = inner.EpisodeStep;
+    }
+
     /// <summary>The environment's <see cref="IEnvironment{TAction}.Name"/>.</summary>
     public string EnvironmentName { get; }
 

@@ -80,7 +80,8 @@ public sealed class VectorEnvironment<TAction> : ICheckpointState
     /// <summary>The copies, each inside its checker.</summary>
     public IReadOnlyList<IEnvironment<TAction>> Environments => _environments;
 
-    string ICheckpointState.StateKey => "environments";
+    /// <summary>The key under which a <see cref="TrainingRun"/> stores this environment's state; give training and evaluation environments different keys.</summary>
+    public string StateKey { get; init; } = "environments";
 
     /// <summary>Resets every copy; returns the batched first observations (<c>Count × ObservationSize</c>, a new array).</summary>
     /// <param name="seed">Copy <c>i</c> is seeded with <c>seed + i</c>; null continues each copy's sequence.</param>
@@ -88,7 +89,7 @@ public sealed class VectorEnvironment<TAction> : ICheckpointState
     {
         for (int i = 0; i < _environments.Length; i++)
         {
-            ResetResult result = _environments[i].Reset(seed is { } s ? checked(s + i) : null);
+            ResetResult result = InCopy(i, () => _environments[i].Reset(seed is { } s ? checked(s + i) : null));
             result.Observation.CopyTo(_observations, i * ObservationSize);
         }
         return (float[])_observations.Clone();
@@ -111,7 +112,8 @@ public sealed class VectorEnvironment<TAction> : ICheckpointState
         var infos = new IReadOnlyDictionary<string, object>[Count];
         for (int i = 0; i < _environments.Length; i++)
         {
-            StepResult result = _environments[i].Step(actions[i]);
+            TAction action = actions[i];
+            StepResult result = InCopy(i, () => _environments[i].Step(action));
             rewards[i] = result.Reward;
             terminated[i] = result.Terminated;
             truncated[i] = result.Truncated;
@@ -120,11 +122,23 @@ public sealed class VectorEnvironment<TAction> : ICheckpointState
             if (result.Done)
             {
                 finals[i] = (float[])observation.Clone();
-                observation = _environments[i].Reset().Observation;
+                observation = InCopy(i, () => _environments[i].Reset()).Observation;
             }
             observation.CopyTo(_observations, i * ObservationSize);
         }
         return new VectorStepResult((float[])_observations.Clone(), rewards, terminated, truncated, finals, infos);
+    }
+
+    private T InCopy<T>(int index, Func<T> call)
+    {
+        try
+        {
+            return call();
+        }
+        catch (EnvironmentException e) when (Count > 1)
+        {
+            throw new EnvironmentException(e, string.Create(CultureInfo.InvariantCulture, $"copy {index} of {Count}"));
+        }
     }
 
     /// <summary>Writes every copy's state (each must support checkpoints) and the current batched observations.</summary>
@@ -168,7 +182,7 @@ public sealed class VectorEnvironment<TAction> : ICheckpointState
 /// <param name="Terminated">Each copy's termination flag (do not bootstrap).</param>
 /// <param name="Truncated">Each copy's truncation flag (bootstrap from the final observation).</param>
 /// <param name="FinalObservations">For each copy whose episode ended, its last observation; null otherwise.</param>
-/// <param name="Infos">Each copy's step information.</param>
+/// <param name="Infos">Each copy's step information (for a copy that was reset, that of the last step of its finished episode).</param>
 public sealed record VectorStepResult(
     float[] Observations,
     double[] Rewards,

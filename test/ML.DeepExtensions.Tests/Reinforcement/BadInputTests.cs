@@ -73,6 +73,7 @@ public sealed class BadInputTests
         Assert.AreEqual(2L, error.EpisodeStep);
         Assert.Contains("Faulty-v0", error.Message);
         Assert.Contains("reward NaN", error.Message);
+        Assert.Contains("(copy 0 of 2)", error.Message);
     }
 
     [TestMethod]
