@@ -50,7 +50,7 @@ public sealed class AcrobotEnvironment : IEnvironment<int>, ICheckpointState
     public IReadOnlyList<double> State
     {
         get => _core.GetState();
-        set => _core.SetState([.. value]);
+        set => _core.SetState(value);
     }
 
     string ICheckpointState.StateKey => "environment";

@@ -51,7 +51,7 @@ public sealed class CartPoleEnvironment : IEnvironment<int>, ICheckpointState
         get => _core.GetState();
         set
         {
-            _core.SetState([.. value]);
+            _core.SetState(value);
             _stepsBeyondTerminated = -1;
         }
     }

@@ -71,14 +71,17 @@ internal sealed class ClassicControlCore
 
     public double[] GetState() => (double[])State.Clone();
 
-    public void SetState(double[] value)
+    public void SetState(IReadOnlyList<double> value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        if (value.Length != State.Length)
+        if (value.Count != State.Length)
         {
-            throw new ArgumentException($"{_name}'s state has {State.Length} values; got {value.Length}.", nameof(value));
+            throw new ArgumentException($"{_name}'s state has {State.Length} values; got {value.Count}.", nameof(value));
         }
-        value.CopyTo(State, 0);
+        for (int i = 0; i < State.Length; i++)
+        {
+            State[i] = value[i];
+        }
         Started = true;
     }
 

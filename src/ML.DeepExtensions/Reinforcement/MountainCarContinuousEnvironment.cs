@@ -46,7 +46,7 @@ public sealed class MountainCarContinuousEnvironment : IEnvironment<float[]>, IC
     public IReadOnlyList<double> State
     {
         get => _core.GetState();
-        set => _core.SetState([.. value]);
+        set => _core.SetState(value);
     }
 
     string ICheckpointState.StateKey => "environment";

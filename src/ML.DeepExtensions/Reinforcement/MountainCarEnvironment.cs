@@ -42,7 +42,7 @@ public sealed class MountainCarEnvironment : IEnvironment<int>, ICheckpointState
     public IReadOnlyList<double> State
     {
         get => _core.GetState();
-        set => _core.SetState([.. value]);
+        set => _core.SetState(value);
     }
 
     string ICheckpointState.StateKey => "environment";

@@ -44,7 +44,7 @@ public sealed class PendulumEnvironment : IEnvironment<float[]>, ICheckpointStat
     public IReadOnlyList<double> State
     {
         get => _core.GetState();
-        set => _core.SetState([.. value]);
+        set => _core.SetState(value);
     }
 
     string ICheckpointState.StateKey => "environment";
