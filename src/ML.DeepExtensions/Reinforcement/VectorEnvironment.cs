@@ -139,6 +139,10 @@ public sealed class VectorEnvironment<TAction> : ICheckpointState
         {
             throw new EnvironmentException(e, string.Create(CultureInfo.InvariantCulture, $"copy {index} of {Count}"));
         }
+        catch (ArgumentOutOfRangeException e) when (Count > 1)
+        {
+            throw new ArgumentOutOfRangeException(string.Create(CultureInfo.InvariantCulture, $"{e.Message} (copy {index} of {Count})"), e);
+        }
     }
 
     /// <summary>Writes every copy's state (each must support checkpoints) and the current batched observations.</summary>

@@ -158,5 +158,8 @@ public sealed class BadInputTests
         var vector = new VectorEnvironment<int>(_ => ClassicControl.CartPole(), 3);
         vector.Reset(seed: 0);
         Assert.Contains("Got 2 actions for 3 copies", Assert.ThrowsExactly<ArgumentException>(() => vector.Step([0, 1])).Message);
+        var action = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => vector.Step([0, 1, 5]));
+        Assert.Contains("action 5 is outside the space Discrete(2)", action.Message);
+        Assert.Contains("(copy 2 of 3)", action.Message);
     }
 }
