@@ -26,6 +26,8 @@ internal static class Program
             ScoringThroughputBenchmark.Create(),
             FewShotTransferBenchmark.Create(),
             ResNet18ThroughputBenchmark.Create(),
+            Memory.MemoryBenchmark.Command(),
+            Scoring.BatchScoringBenchmark.Command(),
         };
         return root.Parse(args).Invoke();
     }

@@ -76,7 +76,11 @@ Console.WriteLine($"   and its training curves: {historyPlot}, {historyCsv}");
 // Microsoft.ML.OnnxRuntime, not ML.DeepExtensions or TorchSharp.
 var loadedContext = new MLContext();
 ITransformer loaded = loadedContext.Model.Load(modelPath, out _);
-using var engine = loadedContext.Model.CreatePredictionEngine<ModelInput, ModelOutput>(loaded);
+// OwnsTransformer = false: by default disposing an engine disposes the model it was made from, and
+// for a loaded model that closes the ONNX Runtime session for every later Predict or Transform
+// (dotnet/machinelearning#5945; docs/reliability.md). An engine is not thread-safe: use one per
+// thread, or ML.DeepExtensions' mlContext.Model.CreateThreadSafePredictor where the library is referenced.
+using var engine = loadedContext.Model.CreatePredictionEngine<ModelInput, ModelOutput>(loaded, new PredictionEngineOptions { OwnsTransformer = false });
 Console.WriteLine("6. Predictions of the reloaded model (every 6th test row)");
 Console.WriteLine("   sepal l, w   petal l, w   predicted   probability   actual");
 foreach (var flower in mlContext.Data.CreateEnumerable<ModelInput>(split.TestSet, reuseRowObject: false).Where((_, row) => row % 6 == 0))

@@ -1,13 +1,22 @@
-// Usage: ML.DeepExtensions.ModelLoadCheck <model.zip> <features.csv>
+// Usage: ML.DeepExtensions.ModelLoadCheck [--dispose-engine] <model.zip> <features.csv>
 // Each CSV line holds one row's feature values. Prints, per row, every output column the model adds
 // as tab-separated text (vectors comma-separated, keys by their key value), one row per line.
+// With --dispose-engine it instead shows what ML.NET's default PredictionEngine does to a loaded
+// model when disposed (dotnet/machinelearning#5945): one line per later call, "<call>\tok" or
+// "<call>\t<exception type>". Run in its own process because the failure may be a native crash.
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
+bool disposeEngine = args.Length == 3 && args[0] == "--dispose-engine";
+if (disposeEngine)
+{
+    args = args[1..];
+}
+
 if (args.Length != 2)
 {
-    Console.Error.WriteLine("usage: ML.DeepExtensions.ModelLoadCheck <model.zip> <features.csv>");
+    Console.Error.WriteLine("usage: ML.DeepExtensions.ModelLoadCheck [--dispose-engine] <model.zip> <features.csv>");
     return 2;
 }
 
@@ -20,6 +29,11 @@ var rows = File.ReadAllLines(args[1])
     .ToList();
 var definition = SchemaDefinition.Create(typeof(FeatureRow));
 definition["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, featuresType.Size);
+if (disposeEngine)
+{
+    return DisposeEngineThenUseTheModel(context, model, definition, rows);
+}
+
 var scored = model.Transform(context.Data.LoadFromEnumerable(rows, definition));
 
 var outputs = scored.Schema.Where(c => !c.IsHidden && inputSchema.GetColumnOrNull(c.Name) is null).ToList();
@@ -32,6 +46,39 @@ while (cursor.MoveNext())
 }
 
 return 0;
+
+static int DisposeEngineThenUseTheModel(MLContext context, ITransformer model, SchemaDefinition definition, List<FeatureRow> rows)
+{
+    using (var first = context.Model.CreatePredictionEngine<FeatureRow, ScoreRow>(model, inputSchemaDefinition: definition))
+    {
+        Report("predict-before-dispose", () => first.Predict(rows[0]));
+    }
+
+    Report("predict-on-a-new-engine", () =>
+    {
+        var second = context.Model.CreatePredictionEngine<FeatureRow, ScoreRow>(model, new PredictionEngineOptions { InputSchemaDefinition = definition, OwnsTransformer = false });
+        second.Predict(rows[0]);
+    });
+    Report("transform", () => _ = model.Transform(context.Data.LoadFromEnumerable(rows, definition)).GetColumn<float[]>("Score").ToList());
+    return 0;
+}
+
+static void Report(string call, Action action)
+{
+    string outcome;
+    try
+    {
+        action();
+        outcome = "ok";
+    }
+    catch (Exception error)
+    {
+        outcome = error.GetType().FullName!;
+    }
+
+    Console.WriteLine($"{call}\t{outcome}");
+    Console.Out.Flush();
+}
 
 static Func<string> Formatter(DataViewRowCursor cursor, DataViewSchema.Column column)
 {
@@ -92,4 +139,9 @@ static Func<string> Formatter(DataViewRowCursor cursor, DataViewSchema.Column co
 internal sealed class FeatureRow
 {
     public float[] Features { get; set; } = [];
+}
+
+internal sealed class ScoreRow
+{
+    public float[] Score { get; set; } = [];
 }

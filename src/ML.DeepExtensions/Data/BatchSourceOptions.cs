@@ -35,8 +35,8 @@ public enum RowSubset
 public sealed record BatchSourceOptions
 {
     /// <summary>
-    /// The automatic shuffle buffer aims at this many bytes of buffered row data. 64 MiB holds
-    /// 65,536 rows of up to 256 float features, about 21,000 MNIST images or 5,400 CIFAR images.
+    /// The default of <see cref="ShuffleBufferBytes"/>: 64 MiB, which holds 65,536 rows of up to 256
+    /// float features, about 21,000 MNIST images or 5,400 CIFAR images.
     /// </summary>
     public const long AutomaticShuffleBufferBytes = 64L * 1024 * 1024;
 
@@ -51,6 +51,7 @@ public sealed record BatchSourceOptions
 
     private readonly int _batchSize = 32;
     private readonly int? _shuffleBufferSize;
+    private readonly long _shuffleBufferBytes = AutomaticShuffleBufferBytes;
     private readonly int? _prefetchBatches;
     private readonly MissingValuePolicy _missingValues = MissingValuePolicy.Error;
 
@@ -74,7 +75,7 @@ public sealed record BatchSourceOptions
 
     /// <summary>
     /// Rows held by the shuffle buffer, or <see langword="null"/> (the default) for an automatic size:
-    /// as many rows as fit in <see cref="AutomaticShuffleBufferBytes"/>, clamped to
+    /// as many rows as fit in <see cref="ShuffleBufferBytes"/> (64 MiB by default), clamped to
     /// [<see cref="MinimumAutomaticShuffleBufferRows"/>, <see cref="MaximumAutomaticShuffleBufferRows"/>],
     /// and never more than the data view's row count when it is known.
     /// </summary>
@@ -98,6 +99,32 @@ public sealed record BatchSourceOptions
             }
 
             _shuffleBufferSize = value;
+        }
+    }
+
+    /// <summary>
+    /// The memory bound of the automatic shuffle buffer (<see cref="ShuffleBufferSize"/> null): the
+    /// buffer holds at most this many bytes of row data, and at most
+    /// <see cref="MaximumAutomaticShuffleBufferRows"/> rows, but never fewer than
+    /// <see cref="MinimumAutomaticShuffleBufferRows"/> rows (so rows wider than 1/1,024 of the bound
+    /// exceed it). Default <see cref="AutomaticShuffleBufferBytes"/> (64 MiB). Ignored when
+    /// <see cref="ShuffleBufferSize"/> is set, and when not shuffling.
+    /// </summary>
+    /// <remarks>
+    /// A row costs the bytes of its bound columns: 4 per float value (8 for a class label).
+    /// While <see cref="PrepareNextEpoch"/> reads the next epoch ahead, two buffers exist at once, so
+    /// the shuffled row data of a source peaks at twice this bound, plus the prefetched batches
+    /// (<see cref="AutomaticPrefetchBytes"/> by default). Memory therefore grows with the data set only
+    /// until the data has more rows than the buffer, and stays flat beyond.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public long ShuffleBufferBytes
+    {
+        get => _shuffleBufferBytes;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(ShuffleBufferBytes));
+            _shuffleBufferBytes = value;
         }
     }
 

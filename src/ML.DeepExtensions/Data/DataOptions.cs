@@ -18,11 +18,17 @@ public sealed record DataOptions
     public bool Shuffle { get; set; } = true;
 
     /// <summary>
-    /// Rows held by the streaming shuffle buffer; 0 uses the data bridge's automatic size
-    /// (about 64 MiB of rows, clamped to 1,024–65,536 rows). Memory of a Fit grows with this bound,
-    /// not with the data's row count.
+    /// Rows held by the streaming shuffle buffer; 0 (the default) sizes it automatically within
+    /// <see cref="ShuffleBufferBytes"/>. Memory of a Fit grows with this bound, not with the data's row count.
     /// </summary>
     public int ShuffleBufferSize { get; set; }
+
+    /// <summary>
+    /// The memory bound of the automatic shuffle buffer: at most this many bytes of row data (4 per
+    /// float value), at most 65,536 rows and at least 1,024. Default 64 MiB. Training reads the next
+    /// epoch ahead, so shuffled rows peak at twice this; see <see cref="BatchSourceOptions.ShuffleBufferBytes"/>.
+    /// </summary>
+    public long ShuffleBufferBytes { get; set; } = BatchSourceOptions.AutomaticShuffleBufferBytes;
 
     /// <summary>Drop the last, smaller batch of each epoch. Default false (keep it).</summary>
     public bool DropLastPartialBatch { get; set; }
@@ -41,6 +47,7 @@ public sealed record DataOptions
     {
         OptionChecks.Require(BatchSize > 0, "Data." + nameof(BatchSize), BatchSize, "must be at least 1");
         OptionChecks.Require(ShuffleBufferSize >= 0, "Data." + nameof(ShuffleBufferSize), ShuffleBufferSize, "must be zero or positive");
+        OptionChecks.Require(ShuffleBufferBytes > 0, "Data." + nameof(ShuffleBufferBytes), ShuffleBufferBytes, "must be positive");
         OptionChecks.Require(ValidationFraction is >= 0 and < 1, "Data." + nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
     }
 }

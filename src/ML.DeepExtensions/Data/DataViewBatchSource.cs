@@ -77,7 +77,7 @@ public sealed class DataViewBatchSource : IBatchSource
 
         long bytesPerRow = Math.Max(1, Bindings.Sum(b => (long)b.BytesPerRow));
         long buffer = Options.ShuffleBufferSize ?? Math.Clamp(
-            BatchSourceOptions.AutomaticShuffleBufferBytes / bytesPerRow,
+            Options.ShuffleBufferBytes / bytesPerRow,
             BatchSourceOptions.MinimumAutomaticShuffleBufferRows,
             BatchSourceOptions.MaximumAutomaticShuffleBufferRows);
         if (viewRows is { } total)

@@ -60,6 +60,7 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
     private readonly Action<SlotBatch> _recycle;
     private readonly ColumnBinding[] _bindings;
     private readonly int _batchSize;
+    private readonly int _batchCapacity;
     private readonly int _batchCount;
     private RowStore? _store;
     private Thread? _producer;
@@ -97,6 +98,9 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _bindings = source.Bindings;
         _batchSize = source.Options.BatchSize;
+        // A batch never holds more rows than the epoch has: a BatchSize beyond the data (up to
+        // int.MaxValue) then costs no memory and gives one batch of every row.
+        _batchCapacity = source.RowCount is { } rows ? (int)Math.Clamp(rows, 1, _batchSize) : _batchSize;
         _batchCount = source.PrefetchBatches + 1;
         _recycle = Recycle;
     }
@@ -206,11 +210,21 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
         _store = _source.RentSlotStore();
         int buffer = _source.ShuffleEnabled ? _source.ShuffleBufferSize : 0;
         // Enough slots for a full shuffle buffer, every batch object full, and the row being read.
-        _totalSlots = checked(buffer + (_batchCount * _batchSize) + 1);
+        long totalSlots = buffer + ((long)_batchCount * _batchCapacity) + 1;
+        if (totalSlots > Array.MaxLength)
+        {
+            _source.ReturnSlotStore(_store);
+            _store = null;
+            throw new InvalidOperationException(
+                $"BatchSize {_batchSize} with {_batchCount - 1} prefetched batches needs {totalSlots} row slots, more than one array can hold ({Array.MaxLength}), "
+                + "and the data view does not report its row count, which would bound a batch. Use a smaller BatchSize or PrefetchBatches.");
+        }
+
+        _totalSlots = (int)totalSlots;
         _freeSlots = new int[_totalSlots];
         for (int i = 0; i < _batchCount; i++)
         {
-            _spareBatches.Push(new SlotBatch(_batchSize));
+            _spareBatches.Push(new SlotBatch(_batchCapacity));
         }
 
         _producer = new Thread(Produce)
@@ -365,6 +379,14 @@ internal sealed class PrefetchingBatchEnumerator : IEnumerator<TensorBatch>
     private void Emit(ref SlotBatch? filling, int slot, CancellationToken token)
     {
         filling ??= TakeBatch(token);
+        if (filling.Count == filling.Slots.Length)
+        {
+            // The capacity is the epoch's row count, so only a view that yields more rows than counted gets here.
+            throw new InvalidOperationException(
+                $"The data view yielded more rows than the {_batchCapacity} it reported (or yielded in an earlier pass); "
+                + "a batch source needs a data view that returns the same rows on every pass.");
+        }
+
         filling.Slots[filling.Count++] = slot;
         if (filling.Count == _batchSize)
         {

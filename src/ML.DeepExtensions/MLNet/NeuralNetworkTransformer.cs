@@ -18,14 +18,22 @@ public sealed class NeuralNetworkTransformer : ITransformer
     private readonly ITransformer _scoring;
     private readonly byte[] _onnxModel;
 
-    internal NeuralNetworkTransformer(ITransformer scoring, byte[] onnxModel, torch.nn.Module<torch.Tensor, torch.Tensor> network, NetworkDescription description, TrainingHistory history)
+    internal NeuralNetworkTransformer(ITransformer scoring, byte[] onnxModel, torch.nn.Module<torch.Tensor, torch.Tensor> network, NetworkDescription description, TrainingHistory history, string featureColumn)
     {
         _scoring = scoring;
         _onnxModel = onnxModel;
         Network = network;
         Description = description;
         History = history;
+        FeatureColumnName = featureColumn;
+        FeatureSize = description.InputShape.Aggregate(1L, (a, b) => a * b);
     }
+
+    /// <summary>The input column the network reads (the trainer's features column).</summary>
+    internal string FeatureColumnName { get; }
+
+    /// <summary>The number of Single values per row the features column must hold.</summary>
+    internal long FeatureSize { get; }
 
     /// <summary>The trained TorchSharp network (in eval mode), for inspection or further fine-tuning.</summary>
     public torch.nn.Module<torch.Tensor, torch.Tensor> Network { get; }
@@ -49,13 +57,42 @@ public sealed class NeuralNetworkTransformer : ITransformer
     public void SaveOnnx(string path) => File.WriteAllBytes(path, _onnxModel);
 
     /// <inheritdoc />
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => _scoring.GetOutputSchema(inputSchema);
+    /// <exception cref="ArgumentException">The features column is missing or not a vector of the trained number of Single values.</exception>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => _scoring.GetOutputSchema(CheckInput(inputSchema));
 
     /// <inheritdoc />
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => _scoring.GetRowToRowMapper(inputSchema);
+    /// <exception cref="ArgumentException">The features column is missing or not a vector of the trained number of Single values.</exception>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => _scoring.GetRowToRowMapper(CheckInput(inputSchema));
 
     /// <inheritdoc />
-    public IDataView Transform(IDataView input) => _scoring.Transform(input);
+    /// <exception cref="ArgumentException">The features column is missing or not a vector of the trained number of Single values.</exception>
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        CheckInput(input.Schema);
+        return _scoring.Transform(input);
+    }
+
+    /// <summary>
+    /// The features column must be what the network was trained on. ML.NET's OnnxTransformer accepts a
+    /// variable-size vector and then fails row by row with "Index was out of range"; this says why at once.
+    /// </summary>
+    private DataViewSchema CheckInput(DataViewSchema schema)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        var column = SchemaChecks.Find(schema, FeatureColumnName, "features");
+        if (column.Type is VectorDataViewType { IsKnownSize: true } vector && vector.ItemType == NumberDataViewType.Single && vector.Size == FeatureSize)
+        {
+            return schema;
+        }
+
+        string advice = column.Type is VectorDataViewType { IsKnownSize: false }
+            ? $"A variable-size vector cannot be scored: declare its size, e.g. [VectorType({FeatureSize})] on the input class's property or a SchemaDefinition whose column type is a vector of {FeatureSize}."
+            : "Build the column as for training (the same Concatenate / ExtractPixels steps).";
+        throw new ArgumentException(
+            $"The features column '{FeatureColumnName}' is {column.Type}, but the model was trained on a known-size vector of {FeatureSize} Single values. {advice}",
+            nameof(schema));
+    }
 
     /// <summary>Saves the scoring chain: the model zip then holds only ML.NET's own transformers.</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => _scoring.Save(ctx);

@@ -2,6 +2,7 @@ using System.IO.Compression;
 using ML.DeepExtensions.Layers;
 using ML.DeepExtensions.MLNet;
 using ML.DeepExtensions.Onnx;
+using ML.DeepExtensions.Scoring;
 using ML.DeepExtensions.Training;
 using static TorchSharp.torch;
 
@@ -46,12 +47,9 @@ public sealed class PretrainedNetwork
         try
         {
             using var zip = ZipFile.OpenRead(path);
-            foreach (var entry in zip.Entries.Where(e => e.Name == "OnnxModel"))
+            foreach (var entry in zip.Entries.Where(e => e.Name == SavedModelOnnx.OnnxEntryName))
             {
-                using var stream = entry.Open();
-                using var memory = new MemoryStream();
-                stream.CopyTo(memory);
-                if (TryRebuild(SavedOnnxBytes(memory.ToArray()), source) is { } network)
+                if (TryRebuild(SavedModelOnnx.ReadLengthPrefixed(entry, entry.FullName), source) is { } network)
                 {
                     return network;
                 }
@@ -153,16 +151,5 @@ public sealed class PretrainedNetwork
                 tensor.Dispose();
             }
         }
-    }
-
-    /// <summary>ML.NET stores the ONNX bytes behind a length prefix (its WriteByteArray).</summary>
-    private static byte[] SavedOnnxBytes(byte[] entry)
-    {
-        if (entry.Length >= 4 && BitConverter.ToInt32(entry, 0) == entry.Length - 4)
-        {
-            return entry[4..];
-        }
-
-        return entry.Length >= 8 && BitConverter.ToInt64(entry, 0) == entry.Length - 8 ? entry[8..] : entry;
     }
 }

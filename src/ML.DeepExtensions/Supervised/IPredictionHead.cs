@@ -19,6 +19,17 @@ internal interface IPredictionHead
     /// <summary>Checks the label column's type; throws naming the column and what is needed.</summary>
     void ValidateLabel(DataViewSchema schema, string labelColumn);
 
+    /// <summary>
+    /// Checks the validation data's label after <see cref="ValidateLabel"/> has run on the training
+    /// schema, without changing what the head learned from it, and returns the validation data to
+    /// read (a multiclass head maps a reordered key onto the training key).
+    /// </summary>
+    IDataView AlignValidationLabel(IDataView validation, string labelColumn)
+    {
+        ValidateLabel(validation.Schema, labelColumn);
+        return validation;
+    }
+
     /// <summary>How the label becomes a tensor.</summary>
     BatchColumn LabelBinding(string labelColumn);
 

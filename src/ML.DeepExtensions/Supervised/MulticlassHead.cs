@@ -25,6 +25,20 @@ internal sealed class MulticlassHead : IPredictionHead
 
     public void ValidateLabel(DataViewSchema schema, string labelColumn)
     {
+        var (column, key) = CheckKey(schema, labelColumn, training: true);
+        _classNames = ClassNames(column, key);
+    }
+
+    public IDataView AlignValidationLabel(IDataView validation, string labelColumn)
+    {
+        // The validation key must not replace the training one: the class count and names come from training.
+        CheckKey(validation.Schema, labelColumn, training: false);
+        return ValidationChecks.AlignClassKey(validation, labelColumn, _classNames);
+    }
+
+    /// <summary>The label must be a key; the training key needs two classes (a validation key may hold fewer).</summary>
+    private static (DataViewSchema.Column Column, KeyDataViewType Key) CheckKey(DataViewSchema schema, string labelColumn, bool training)
+    {
         var column = SchemaChecks.Find(schema, labelColumn, "label");
         if (column.Type is not KeyDataViewType key)
         {
@@ -33,13 +47,13 @@ internal sealed class MulticlassHead : IPredictionHead
                 + $"Add mlContext.Transforms.Conversion.MapValueToKey(\"{labelColumn}\") before the trainer.", nameof(labelColumn));
         }
 
-        if (key.Count < 2)
+        if (training && key.Count < 2)
         {
             throw new ArgumentException(
                 $"The label column '{labelColumn}' has {key.Count} class(es); multiclass classification needs at least two.", nameof(labelColumn));
         }
 
-        _classNames = ClassNames(column, key);
+        return (column, key);
     }
 
     public BatchColumn LabelBinding(string labelColumn) => BatchColumn.ClassLabel(labelColumn);

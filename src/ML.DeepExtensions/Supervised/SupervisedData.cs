@@ -36,6 +36,7 @@ internal sealed class SupervisedData
             BatchSize = data.BatchSize,
             Shuffle = data.Shuffle,
             ShuffleBufferSize = data.ShuffleBufferSize > 0 ? data.ShuffleBufferSize : null,
+            ShuffleBufferBytes = data.ShuffleBufferBytes,
             Seed = seed,
             DropLastPartialBatch = data.DropLastPartialBatch,
             MissingValues = data.SkipRowsWithMissingValues ? MissingValuePolicy.SkipRow : MissingValuePolicy.Error,
@@ -64,10 +65,24 @@ internal sealed class SupervisedData
         }
 
         head.ValidateStatistics(statistics, options.LabelColumnName);
+        if (data.DropLastPartialBatch && statistics.RowCount < data.BatchSize)
+        {
+            // Every batch would be the partial last one: the run would take no step and return the untrained network.
+            throw new ArgumentException(
+                $"DropLastPartialBatch is set and Data.BatchSize ({data.BatchSize}) is larger than the {statistics.RowCount} training rows, "
+                + "so every batch would be dropped and nothing would train. Use a BatchSize of at most the row count, or turn DropLastPartialBatch off.",
+                nameof(options));
+        }
+
         long? validationRows = validation?.CountRows(options.CancellationToken);
         if (validationRows == 0)
         {
-            throw new ArgumentException("The validation data has no rows.", nameof(validationData));
+            throw data.ValidationFraction > 0
+                ? new ArgumentException(
+                    $"ValidationFraction {data.ValidationFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)} held out none of the "
+                    + $"{statistics.RowCount} training rows for validation (each row is held out with that probability). "
+                    + "Raise ValidationFraction, or pass validation data to Fit instead.", nameof(options))
+                : new ArgumentException("The validation data passed to Fit has no rows.", nameof(validationData));
         }
 
         return new SupervisedData(train, validation, statistics, validationRows);

@@ -57,7 +57,7 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
     private protected virtual bool HasLabelScale => false;
 
     /// <summary>The fixed <c>label_scale</c> layer fitted on the training labels, or null; used when fine-tuning a pretrained network.</summary>
-    private protected virtual nn.Module<Tensor, Tensor>? CreateLabelScale(DataStatistics statistics) => null;
+    private protected virtual nn.Module<Tensor, Tensor>? CreateLabelScale(DataStatistics statistics, IPredictionHead head) => null;
 
     /// <summary>A random transformation of each training batch's features (augmentation), or null.</summary>
     private protected virtual BatchAugmentation? CreateAugmentation(int seed) => null;
@@ -81,7 +81,7 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
                 throw new ArgumentException("Pass either validation data or a ValidationFraction, not both.", nameof(validationData));
             }
 
-            long[] validationShape = InputShape(validationData.Schema);
+            long[] validationShape = ValidationChecks.OnValidationData(validationData, v => InputShape(v.Schema));
             if (!validationShape.SequenceEqual(inputShape))
             {
                 throw new ArgumentException(
@@ -89,7 +89,7 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
                     nameof(validationData));
             }
 
-            head.ValidateLabel(validationData.Schema, Options.LabelColumnName);
+            validationData = ValidationChecks.OnValidationData(validationData, v => head.AlignValidationLabel(v, Options.LabelColumnName));
         }
 
         // A pretrained start replaces the family's architecture; both are checked before any data is read.
@@ -114,7 +114,7 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
         var description = fineTuned ?? Describe(inputShape, head.OutputWidth);
         var network = run.AddModule("model", pretrained is null
             ? BuildNetwork(inputShape, head, data.Statistics)
-            : FineTunedNetwork.Build(pretrained, description, CreateLabelScale(data.Statistics)), description);
+            : FineTunedNetwork.Build(pretrained, description, CreateLabelScale(data.Statistics, head)), description);
         var optimizer = run.CreateOptimizer("optimizer", network, Options.Optimizer, Options.LearningRateSchedule);
         RecordDataSettings(run);
         using var batchAugmentation = CreateAugmentation(seed);
@@ -141,7 +141,7 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
         byte[] onnx = ExportOnnx(network, description, rawColumn);
         var scoring = OnnxScoringChain.Build(onnx, Options.FeatureColumnName, rawColumn, trainData,
             rawScored => head.CreateScorer(_environment, rawScored, rawColumn, Options.LabelColumnName));
-        return new NeuralNetworkTransformer(scoring, onnx, network, description, history);
+        return new NeuralNetworkTransformer(scoring, onnx, network, description, history, Options.FeatureColumnName);
     }
 
     private void RecordDataSettings(TrainingRun run)
@@ -151,6 +151,7 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
         run.RecordSetting("Data.BatchSize", data.BatchSize.ToString(invariant));
         run.RecordSetting("Data.Shuffle", data.Shuffle.ToString(invariant));
         run.RecordSetting("Data.ShuffleBufferSize", data.ShuffleBufferSize.ToString(invariant));
+        run.RecordSetting("Data.ShuffleBufferBytes", data.ShuffleBufferBytes.ToString(invariant));
         run.RecordSetting("Data.DropLastPartialBatch", data.DropLastPartialBatch.ToString(invariant));
         run.RecordSetting("Data.ValidationFraction", data.ValidationFraction.ToString(invariant));
     }

@@ -109,13 +109,19 @@ public sealed class MlpRegressionOptions : MlpOptions
     /// <summary>The loss. Default mean squared error.</summary>
     public RegressionLoss Loss { get; init; } = RegressionLoss.MeanSquaredError;
 
-    /// <summary>Huber threshold. Default 1.</summary>
+    /// <summary>Huber threshold, in label units. Default 1.</summary>
     public double HuberDelta { get; init; } = 1.0;
 
     /// <summary>
     /// Standardise the label for training and undo it in the exported model, so targets of any
-    /// scale train with the default learning rate. Default true.
+    /// finite scale train with the default learning rate. Default true.
     /// </summary>
+    /// <remarks>
+    /// The loss compares (output − mean) / std with (label − mean) / std, the training labels' mean
+    /// and standard deviation, so the logged <c>loss</c> is in standardised units while <c>mae</c>
+    /// and <c>rmse</c> stay in label units. Without it the loss is computed in label units in
+    /// float32, which overflows once errors reach about 1e19.
+    /// </remarks>
     public bool StandardizeLabel { get; init; } = true;
 
     /// <inheritdoc />

@@ -32,7 +32,7 @@ public abstract class MlpTrainer<TOptions> : SupervisedNetworkTrainer<TOptions>
         var standardization = Options.StandardizeFeatures
             ? new Standardization(statistics[BatchRoles.Features].GetMeanAsSingle(), statistics[BatchRoles.Features].GetStandardDeviationAsSingle())
             : null;
-        return MlpNetwork.Build(Options, (int)inputShape[0], head.OutputWidth, standardization, CreateOutputScale(statistics));
+        return MlpNetwork.Build(Options, (int)inputShape[0], head.OutputWidth, standardization, CreateOutputScale(statistics, head));
     }
 
     private protected override NetworkDescription Describe(long[] inputShape, int outputWidth) => new()
@@ -49,10 +49,10 @@ public abstract class MlpTrainer<TOptions> : SupervisedNetworkTrainer<TOptions>
 
     private protected override bool HasLabelScale => HasOutputScale;
 
-    private protected override nn.Module<Tensor, Tensor>? CreateLabelScale(DataStatistics statistics) => CreateOutputScale(statistics);
+    private protected override nn.Module<Tensor, Tensor>? CreateLabelScale(DataStatistics statistics, IPredictionHead head) => CreateOutputScale(statistics, head);
 
     /// <summary>A fixed layer after the output (the regression trainer's rescaling to label units), or null.</summary>
-    private protected virtual Standardization? CreateOutputScale(DataStatistics statistics) => null;
+    private protected virtual Standardization? CreateOutputScale(DataStatistics statistics, IPredictionHead head) => null;
 }
 
 /// <summary>
@@ -130,11 +130,11 @@ public sealed class MlpRegressionTrainer : MlpTrainer<MlpRegressionOptions>
 
     private protected override string ComponentName => "MlpRegression";
 
-    private protected override IPredictionHead CreateHead() => new RegressionHead(Options.Loss, Options.HuberDelta);
+    private protected override IPredictionHead CreateHead() => new RegressionHead(Options.Loss, Options.HuberDelta, Options.StandardizeLabel);
 
     private protected override bool HasOutputScale => Options.StandardizeLabel;
 
-    private protected override Standardization? CreateOutputScale(DataStatistics statistics)
+    private protected override Standardization? CreateOutputScale(DataStatistics statistics, IPredictionHead head)
     {
         if (!Options.StandardizeLabel)
         {
@@ -142,11 +142,9 @@ public sealed class MlpRegressionTrainer : MlpTrainer<MlpRegressionOptions>
         }
 
         // Predict in label units: the output layer learns a standardised target and this layer maps it
-        // back (x·std + mean, written as a Standardization with mean' = -mean/std, std' = 1/std), so
+        // back (x·std + mean, a Standardization with mean' = -mean/std and inverse std' = std), so
         // targets of any scale train at the default learning rate and the ONNX export needs nothing new.
-        var label = statistics[BatchRoles.Label];
-        float mean = (float)label.Mean![0];
-        float std = label.StandardDeviation![0] > 1e-12 ? (float)label.StandardDeviation[0] : 1f;
-        return new Standardization([-mean / std], [1f / std], "label_scale");
+        var (mean, std) = ((RegressionHead)head).LabelScaling;
+        return Standardization.Rescale(mean, std, LayerNames.LabelScale);
     }
 }

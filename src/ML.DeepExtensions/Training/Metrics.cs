@@ -68,7 +68,7 @@ public sealed class MeanAbsoluteErrorMetric : IMetric
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(target);
-        using var error = (output.view(-1) - target.view(-1)).abs().sum();
+        using var error = (output.view(-1).to_type(ScalarType.Float64) - target.view(-1).to_type(ScalarType.Float64)).abs().sum();
         _sum.Add(error);
         _count += target.shape[0];
     }
@@ -98,7 +98,8 @@ public sealed class RootMeanSquaredErrorMetric : IMetric
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(target);
-        using var error = (output.view(-1) - target.view(-1)).square().sum();
+        // In float64: squared errors of labels beyond about 1e19 overflow float32.
+        using var error = (output.view(-1).to_type(ScalarType.Float64) - target.view(-1).to_type(ScalarType.Float64)).square().sum();
         _sum.Add(error);
         _count += target.shape[0];
     }

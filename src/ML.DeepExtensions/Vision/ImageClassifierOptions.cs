@@ -39,7 +39,9 @@ public sealed class ImageClassifierOptions : SupervisedNetworkOptions
 
     /// <summary>
     /// Channels, height and width of each image. Null: taken from the features column's dimensions,
-    /// as ML.NET's ExtractPixels declares them (Vector&lt;Single, C, H, W&gt;). Needed for flat pixel vectors.
+    /// as ML.NET's ExtractPixels declares them (Vector&lt;Single, C, H, W&gt;). Needed for flat pixel
+    /// vectors. When the column declares its dimensions they must agree (a [H, W] column reads as one
+    /// channel); otherwise Fit fails naming both.
     /// </summary>
     public IReadOnlyList<int>? ImageShape { get; init; }
 

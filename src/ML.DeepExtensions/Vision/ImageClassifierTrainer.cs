@@ -51,6 +51,16 @@ public sealed class ImageClassifierTrainer : SupervisedNetworkTrainer<ImageClass
                     nameof(schema));
             }
 
+            // A column that declares its own image dimensions must agree: [H, W] is read as one channel.
+            var dimensions = vector.Dimensions.Select(d => (long)d).ToArray();
+            long[] implied = dimensions.Length == 2 ? [1, .. dimensions] : dimensions;
+            if (dimensions.Length > 1 && !implied.SequenceEqual(shape))
+            {
+                throw new ArgumentException(
+                    $"ImageShape {string.Join("x", declared)} contradicts the dimensions {string.Join("x", dimensions)} that the features column '{Options.FeatureColumnName}' declares. "
+                    + "Leave ImageShape unset to use the column's dimensions, or reshape the column first.", nameof(schema));
+            }
+
             return shape;
         }
 

@@ -83,7 +83,8 @@ public sealed class IdxReader : IDisposable
     /// <returns>A reader positioned at the first item.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">
-    /// The file is not an IDX file (wrong magic number), holds another element type, or ends early.
+    /// The file is not an IDX file (wrong magic number), holds another element type, or a plain file's
+    /// length is not exactly what its header declares.
     /// </exception>
     public static IdxReader Open(string path) => OpenCore(path, expectedMagic: null, kind: "IDX");
 
@@ -92,7 +93,8 @@ public sealed class IdxReader : IDisposable
     /// <returns>A reader whose items are images of <see cref="ItemLength"/> = rows × columns bytes.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">
-    /// Wrong magic number, a dimension count other than 3, a zero image size, or a file that ends early.
+    /// Wrong magic number, a dimension count other than 3, a zero image size, or a plain file's length
+    /// is not exactly what its header declares.
     /// </exception>
     public static IdxReader OpenImages(string path) => OpenCore(path, ImagesMagic, kind: "IDX image");
 
@@ -100,7 +102,7 @@ public sealed class IdxReader : IDisposable
     /// <param name="path">The file, plain or gzip-compressed.</param>
     /// <returns>A reader whose items are single bytes.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">Wrong magic number, a dimension count other than 1, or a file that ends early.</exception>
+    /// <exception cref="InvalidDataException">Wrong magic number, a dimension count other than 1, or a plain file's length is not exactly what its header declares.</exception>
     public static IdxReader OpenLabels(string path) => OpenCore(path, LabelsMagic, kind: "IDX label");
 
     /// <summary>
@@ -110,7 +112,10 @@ public sealed class IdxReader : IDisposable
     /// <param name="destination">Receives the item's bytes in row-major order.</param>
     /// <returns>True when an item was read; false after the last item the header declares.</returns>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <see cref="ItemLength"/>.</exception>
-    /// <exception cref="InvalidDataException">The file ends (or its compressed data breaks off) before the item is complete.</exception>
+    /// <exception cref="InvalidDataException">
+    /// The file ends (or its compressed data breaks off) before the item is complete; or, after the
+    /// last item of a gzip file, its CRC-32 or length check fails or more data follows.
+    /// </exception>
     public bool ReadItem(Span<byte> destination)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -133,7 +138,28 @@ public sealed class IdxReader : IDisposable
         }
 
         ItemsRead++;
+        if (ItemsRead == ItemCount && IsCompressed)
+        {
+            CheckCompressedEnd();
+        }
+
         return true;
+    }
+
+    /// <summary>
+    /// After the last item a gzip file must end: reading on to the end makes the decompressor check
+    /// the stream's CRC-32 and length, so corrupt data that still decompresses is caught, and data
+    /// beyond the declared items means the header is wrong.
+    /// </summary>
+    private void CheckCompressedEnd()
+    {
+        Span<byte> probe = stackalloc byte[1];
+        if (ReadFully(probe) > 0)
+        {
+            throw new InvalidDataException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"IDX file '{FilePath}' has data after the {ItemCount} items its header declares: the header or the file is corrupt."));
+        }
     }
 
     /// <summary>Closes the file.</summary>
@@ -267,10 +293,18 @@ public sealed class IdxReader : IDisposable
     }
 
     // Only a plain file's length is known without reading it: check it now rather than mid-training.
+    // It must be exact: a corrupt size in the header would otherwise read the bytes as other images.
     private static void CheckPlainLength(IdxReader reader, long fileLength)
     {
         long headerLength = 4 + (4L * reader._dimensions.Length);
         long expected = headerLength + ((long)reader.ItemCount * reader.ItemLength);
+        if (fileLength > expected)
+        {
+            throw new InvalidDataException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"IDX file '{reader.FilePath}' has {fileLength - expected} bytes after the {reader.ItemCount} items of {reader.ItemLength} bytes its header declares: the header or the file is corrupt."));
+        }
+
         if (fileLength < expected)
         {
             long completeItems = Math.Max(0, fileLength - headerLength) / reader.ItemLength;

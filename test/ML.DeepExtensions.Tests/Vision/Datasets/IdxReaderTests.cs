@@ -155,6 +155,55 @@ public sealed class IdxReaderTests
     }
 
     [TestMethod]
+    public void APlainFileLongerThanItsHeaderDeclaresIsRejected()
+    {
+        // A corrupt row count in the header (1 instead of 2) would otherwise read the pixels as other images.
+        string path = IdxFiles.Write(_directory, "long", IdxFiles.Build([3, 2, 2], new byte[12]).Select((b, i) => i == 11 ? (byte)1 : b).ToArray(), gzip: false);
+
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => IdxReader.OpenImages(path));
+
+        Assert.Contains(path, error.Message);
+        Assert.Contains("6 bytes after the 3 items of 2 bytes its header declares", error.Message);
+    }
+
+    [TestMethod]
+    public void AGzipFileWithDataAfterTheDeclaredItemsIsRejectedAtTheLastItem()
+    {
+        string path = IdxFiles.Write(_directory, "long.gz", IdxFiles.Build([2, 2, 2], new byte[12]), gzip: true);
+        using var reader = IdxReader.OpenImages(path);
+        var item = new byte[4];
+
+        Assert.IsTrue(reader.ReadItem(item));
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => reader.ReadItem(item));
+
+        Assert.Contains(path, error.Message);
+        Assert.Contains("has data after the 2 items its header declares", error.Message);
+    }
+
+    [TestMethod]
+    public void AGzipFileWhoseChecksumDoesNotMatchIsRejectedAtTheLastItem()
+    {
+        // The CRC-32 in the gzip trailer covers the data; only reading to the end makes the decompressor check it.
+        string good = IdxFiles.Write(_directory, "good.gz", IdxFiles.Build([3, 2, 2], IdxFiles.ImagePixels(3, 2, 2)), gzip: true);
+        byte[] bytes = File.ReadAllBytes(good);
+        bytes[^8] ^= 0xFF;
+        string path = Path.Combine(_directory, "bad-crc.gz");
+        File.WriteAllBytes(path, bytes);
+
+        var error = Assert.ThrowsExactly<InvalidDataException>(() =>
+        {
+            using var reader = IdxReader.OpenImages(path);
+            var item = new byte[reader.ItemLength];
+            while (reader.ReadItem(item))
+            {
+            }
+        });
+
+        Assert.Contains(path, error.Message);
+        Assert.Contains("corrupt gzip data", error.Message);
+    }
+
+    [TestMethod]
     public void TruncatedGzipContentFailsAtTheMissingItem()
     {
         string path = IdxFiles.Write(_directory, "truncated", IdxFiles.Build([3, 2, 2], new byte[6]), gzip: true);

@@ -6,8 +6,13 @@ using ML.DeepExtensions.Training;
 
 namespace ML.DeepExtensions.Tests.Tabular;
 
+/// <summary>
+/// The MLP family's catalogue of bad input: every case is a clear managed exception naming the
+/// column, row, file or setting (docs/reliability.md). A new kind of bad input gets a case here;
+/// later families keep one such catalogue each (e.g. ImageClassifierBadInputCatalogueTests).
+/// </summary>
 [TestClass]
-public sealed class MlpBadInputTests
+public sealed class MlpBadInputCatalogueTests
 {
     private readonly MLContext _context = new(seed: 1);
 
@@ -108,6 +113,18 @@ public sealed class MlpBadInputTests
     }
 
     [TestMethod]
+    public void ANaNInTheValidationDataSaysItIsTheValidationData()
+    {
+        var validation = TabularFixtures.Rows(20, seed: 2);
+        validation[9].Features[0] = float.NaN;
+        var error = Assert.ThrowsExactly<DataValidationException>(() => _context.MulticlassClassification.Trainers.Mlp(epochs: 1)
+            .Fit(KeyLabelled(TabularFixtures.Rows(30)), KeyLabelled(validation)));
+        StringAssert.StartsWith(error.Message, "In the validation data: ");
+        StringAssert.Contains(error.Message, "row 9");
+        Assert.AreEqual("Features", error.ColumnName);
+    }
+
+    [TestMethod]
     public void RowsWithNaNCanBeSkippedByOption()
     {
         var rows = TabularFixtures.Rows(60);
@@ -180,6 +197,82 @@ public sealed class MlpBadInputTests
         Assert.IsTrue(predicted.IsKey);
     }
 
+    [TestMethod]
+    public void DropLastPartialBatchWithABatchLargerThanTheDataNamesBothNumbers()
+    {
+        var options = new MlpMulticlassOptions { Epochs = 1, Data = { BatchSize = 64, DropLastPartialBatch = true } };
+
+        var error = Assert.ThrowsExactly<ArgumentException>(() => _context.MulticlassClassification.Trainers.Mlp(options).Fit(KeyLabelled(TabularFixtures.Rows(50))));
+
+        StringAssert.Contains(error.Message, "BatchSize (64) is larger than the 50 training rows");
+        StringAssert.Contains(error.Message, "DropLastPartialBatch");
+    }
+
+    [TestMethod]
+    public void ABatchSizeOfIntMaxValueTrainsOneBatchOfEveryRow()
+    {
+        var options = new MlpMulticlassOptions { Epochs = 2, HiddenLayers = [8] , Data = { BatchSize = int.MaxValue } };
+
+        var model = _context.MulticlassClassification.Trainers.Mlp(options).Fit(KeyLabelled(TabularFixtures.Rows(50)));
+
+        Assert.HasCount(2, model.History.Epochs);
+        Assert.IsTrue(double.IsFinite(model.History["loss"][^1]));
+    }
+
+    [TestMethod]
+    public void AValidationFractionThatHoldsOutNoRowsBlamesTheFractionNotAnArgument()
+    {
+        var options = new MlpMulticlassOptions { Epochs = 1, Data = { ValidationFraction = 0.0001 } };
+
+        var error = Assert.ThrowsExactly<ArgumentException>(() => _context.MulticlassClassification.Trainers.Mlp(options).Fit(KeyLabelled(TabularFixtures.Rows(30))));
+
+        StringAssert.Contains(error.Message, "ValidationFraction 0.0001 held out none of the 30 training rows");
+        Assert.DoesNotContain("validationData", error.Message, StringComparison.Ordinal);
+    }
+
+    [TestMethod]
+    public void EmptyValidationDataSaysItIsTheValidationData()
+    {
+        var keys = TabularFixtures.KeyLabel(_context).Fit(TabularFixtures.Load(_context, TabularFixtures.Rows(30)));
+        var empty = keys.Transform(TabularFixtures.Load(_context, []));
+
+        var error = Assert.ThrowsExactly<ArgumentException>(() => _context.MulticlassClassification.Trainers.Mlp(epochs: 1)
+            .Fit(keys.Transform(TabularFixtures.Load(_context, TabularFixtures.Rows(30))), empty));
+
+        StringAssert.Contains(error.Message, "validation data passed to Fit has no rows");
+    }
+
+    [TestMethod]
+    public void SchemaErrorsOfTheValidationDataSayTheyAreAboutTheValidationData()
+    {
+        var train = KeyLabelled(TabularFixtures.Rows(30));
+        var noFeatures = _context.Transforms.DropColumns("Features").Fit(train).Transform(train);
+        var scalarFeatures = _context.Data.LoadFromEnumerable(new[] { new ScalarRow { Features = 1, Label = true } });
+
+        var missing = Assert.ThrowsExactly<ArgumentException>(() => _context.MulticlassClassification.Trainers.Mlp(epochs: 1).Fit(train, noFeatures));
+        var wrongType = Assert.ThrowsExactly<ArgumentException>(() => _context.MulticlassClassification.Trainers.Mlp(epochs: 1).Fit(train, scalarFeatures));
+
+        StringAssert.StartsWith(missing.Message, "In the validation data passed to Fit: The features column 'Features' is not in the data");
+        StringAssert.StartsWith(wrongType.Message, "In the validation data passed to Fit: The features column 'Features' is Single");
+        Assert.AreEqual("validationData", missing.ParamName);
+    }
+
+    [TestMethod]
+    public void AVariableSizeFeaturesColumnAtScoringTimeIsNamedWithTheTrainedSize()
+    {
+        var model = _context.MulticlassClassification.Trainers.Mlp(epochs: 1).Fit(KeyLabelled(TabularFixtures.Rows(30)));
+        var variable = _context.Data.LoadFromEnumerable(new[] { new VariableRow { Features = [1, 2, 3, 4, 5] } });
+        var narrow = _context.Data.LoadFromEnumerable(new[] { new NarrowRow() });
+
+        var error = Assert.ThrowsExactly<ArgumentException>(() => model.Transform(variable));
+        var narrowError = Assert.ThrowsExactly<ArgumentException>(() => model.Transform(narrow));
+
+        StringAssert.Contains(error.Message, "The features column 'Features' is Vector<Single>");
+        StringAssert.Contains(error.Message, "known-size vector of 5 Single values");
+        StringAssert.Contains(error.Message, "[VectorType(5)]");
+        StringAssert.Contains(narrowError.Message, "is Vector<Single, 2>");
+    }
+
     private IDataView KeyLabelled(List<TabularFixtures.Row> rows)
     {
         var data = TabularFixtures.Load(_context, rows);
@@ -191,6 +284,11 @@ public sealed class MlpBadInputTests
         public float Features { get; set; }
 
         public bool Label { get; set; }
+    }
+
+    private sealed class VariableRow
+    {
+        public float[] Features { get; set; } = [];
     }
 
     private sealed class NarrowRow

@@ -1,0 +1,179 @@
+using Google.Protobuf;
+using ML.DeepExtensions.Onnx.Proto;
+
+namespace ML.DeepExtensions.Scoring;
+
+/// <summary>
+/// Turns the per-row graph that this library's trainers write (input <c>[F]</c>, Reshape to
+/// <c>[1, ...]</c>, network, Reshape to <c>[K]</c>) into the same graph over a batch: input
+/// <c>[N, F]</c>, Reshape to <c>[-1, ...]</c>, network, Reshape to <c>[-1, K]</c>, output <c>[N, K]</c>.
+/// </summary>
+/// <remarks>
+/// Only graphs carrying the metadata <c>ml_deepextensions.component</c> are rewritten: their network
+/// layers are exported batch-first, so the two Reshapes are the only places that fix the batch to
+/// one. Anything else is refused with a message rather than guessed at.
+/// </remarks>
+internal static class BatchedOnnxGraph
+{
+    /// <summary>The metadata key our exporter writes; its value names the trainer.</summary>
+    public const string ComponentKey = "ml_deepextensions.component";
+
+    /// <summary>The symbolic name of the batch dimension in rewritten graphs.</summary>
+    public const string BatchDimension = "N";
+
+    /// <summary>True when the model was written by this library's exporter.</summary>
+    public static bool IsOurs(ModelProto model) => model.MetadataProps.Any(entry => entry.Key == ComponentKey);
+
+    /// <summary>Parses ONNX bytes, with a clear message when they are not an ONNX model.</summary>
+    public static ModelProto Parse(byte[] onnx)
+    {
+        try
+        {
+            return ModelProto.Parser.ParseFrom(onnx);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException("The model's ONNX graph cannot be read: " + e.Message, e);
+        }
+    }
+
+    /// <summary>The rewrite; the input model is not modified.</summary>
+    /// <exception cref="NotSupportedException">The graph is not one of this library's per-row graphs.</exception>
+    public static BatchedGraph Rewrite(ModelProto perRow)
+    {
+        if (!IsOurs(perRow))
+        {
+            throw new NotSupportedException(
+                $"The ONNX graph was not written by ML.DeepExtensions (no '{ComponentKey}' metadata), so it cannot be batched safely.");
+        }
+
+        var model = perRow.Clone();
+        var graph = model.Graph;
+        if (graph.Input.Count != 1 || graph.Output.Count != 1)
+        {
+            throw Unexpected($"{graph.Input.Count} inputs and {graph.Output.Count} outputs, expected one of each");
+        }
+
+        var input = graph.Input[0];
+        var output = graph.Output[0];
+        var inputDims = input.Type.TensorType.Shape.Dim;
+        if (inputDims.Count != 1 || !inputDims[0].HasDimValue)
+        {
+            throw Unexpected($"input '{input.Name}' is not a fixed-size vector");
+        }
+
+        long features = inputDims[0].DimValue;
+        var lead = graph.Node.SingleOrDefault(node => node.OpType == "Reshape" && node.Input[0] == input.Name)
+            ?? throw Unexpected($"no Reshape of input '{input.Name}'");
+        long[] rowShape = ReadShape(graph, lead.Input[1]);
+        if (rowShape.Length < 2 || rowShape[0] != 1)
+        {
+            throw Unexpected($"the input's Reshape gives [{string.Join(", ", rowShape)}], not a batch of one");
+        }
+
+        var tail = FindTailReshape(graph, output.Name);
+        long[] outputShape = ReadShape(graph, tail.Input[1]);
+        var outputDims = output.Type.TensorType.Shape.Dim;
+        if (outputShape.Length != 1 || outputDims.Count != 1 || !outputDims[0].HasDimValue || outputDims[0].DimValue != outputShape[0])
+        {
+            throw Unexpected($"output '{output.Name}' is not reshaped to a fixed-size vector");
+        }
+
+        long width = outputShape[0];
+        string oldLead = lead.Input[1], oldTail = tail.Input[1];
+        lead.Input[1] = AddShape(graph, "batched_input_shape", [-1, .. rowShape[1..]]);
+        tail.Input[1] = AddShape(graph, "batched_output_shape", [-1, width]);
+        RemoveIfUnused(graph, oldLead);
+        RemoveIfUnused(graph, oldTail);
+        SetBatchedShape(input, features);
+        SetBatchedShape(output, width);
+        return new BatchedGraph(model, input.Name, output.Name, features, rowShape[1..], width);
+    }
+
+    private static NodeProto FindTailReshape(GraphProto graph, string outputName)
+    {
+        // The output is either the Reshape's own value or an Identity of it (the exporter names outputs exactly).
+        var producer = graph.Node.SingleOrDefault(node => node.Output.Contains(outputName))
+            ?? throw Unexpected($"nothing produces output '{outputName}'");
+        if (producer.OpType == "Identity")
+        {
+            string source = producer.Input[0];
+            producer = graph.Node.SingleOrDefault(node => node.Output.Contains(source))
+                ?? throw Unexpected($"nothing produces '{source}'");
+        }
+
+        return producer.OpType == "Reshape" ? producer : throw Unexpected($"output '{outputName}' does not come from a Reshape");
+    }
+
+    private static long[] ReadShape(GraphProto graph, string name)
+    {
+        var tensor = graph.Initializer.SingleOrDefault(t => t.Name == name)
+            ?? throw Unexpected($"Reshape shape '{name}' is not a constant");
+        if (tensor.DataType != (int)TensorProto.Types.DataType.Int64)
+        {
+            throw Unexpected($"Reshape shape '{name}' is not Int64");
+        }
+
+        if (tensor.Int64Data.Count > 0)
+        {
+            return [.. tensor.Int64Data];
+        }
+
+        var bytes = tensor.RawData.Span;
+        var values = new long[bytes.Length / sizeof(long)];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(bytes[(i * sizeof(long))..]);
+        }
+
+        return values;
+    }
+
+    private static string AddShape(GraphProto graph, string stem, long[] values)
+    {
+        string name = stem;
+        for (int i = 1; graph.Initializer.Any(t => t.Name == name) || graph.Node.Any(n => n.Output.Contains(name)); i++)
+        {
+            name = $"{stem}_{i}";
+        }
+
+        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+        tensor.Dims.Add(values.Length);
+        tensor.Int64Data.AddRange(values);
+        graph.Initializer.Add(tensor);
+        return name;
+    }
+
+    private static void RemoveIfUnused(GraphProto graph, string initializer)
+    {
+        if (!graph.Node.Any(node => node.Input.Contains(initializer)))
+        {
+            var tensor = graph.Initializer.Single(t => t.Name == initializer);
+            graph.Initializer.Remove(tensor);
+        }
+    }
+
+    private static void SetBatchedShape(ValueInfoProto value, long width)
+    {
+        var dims = value.Type.TensorType.Shape.Dim;
+        dims.Clear();
+        dims.Add(new TensorShapeProto.Types.Dimension { DimParam = BatchDimension });
+        dims.Add(new TensorShapeProto.Types.Dimension { DimValue = width });
+    }
+
+    private static NotSupportedException Unexpected(string what) =>
+        new($"The ONNX graph does not have the per-row layout of ML.DeepExtensions' exporter ({what}), so it cannot be batched.");
+}
+
+/// <summary>A batched graph and what scoring it needs to know.</summary>
+/// <param name="Model">The rewritten model.</param>
+/// <param name="InputName">The graph input (also the ML.NET features column).</param>
+/// <param name="OutputName">The graph output (the raw network output column).</param>
+/// <param name="InputWidth">Values per row in the input.</param>
+/// <param name="RowShape">The shape one row takes inside the network (<c>[F]</c>, or <c>[C, H, W]</c> for images).</param>
+/// <param name="OutputWidth">Values per row in the output.</param>
+internal sealed record BatchedGraph(ModelProto Model, string InputName, string OutputName, long InputWidth, long[] RowShape, long OutputWidth)
+{
+    /// <summary>The model as ONNX bytes.</summary>
+    public byte[] ToBytes() => Model.ToByteArray();
+}
