@@ -27,6 +27,22 @@ internal sealed class ScorerStage
     /// <summary>Logits closer than this (relative) to the largest one are scored by ML.NET's exact formula, so ties break as ML.NET breaks them.</summary>
     private const double TieMargin = 1e-5;
 
+    /// <summary>
+    /// Rows whose largest logit is larger in magnitude are scored by ML.NET's exact formula: ML.NET rounds
+    /// its log-sum-exp to Single, which beyond this moves its scores by more than a few 1e-6 from the
+    /// softmax (and beyond about 1e6 its 30-below-the-largest cut-off drops terms that matter).
+    /// </summary>
+    private const float FastRange = 32;
+
+    /// <summary>Multiclass: the identity model's weight rows as ML.NET stores them (dense or sparse), for the exact formula.</summary>
+    private readonly VBuffer<float>[] _weights = [];
+
+    private ScorerStage(VBuffer<float>[] weights)
+        : this(DeployableOnnx.Task.Multiclass, 2, weights.Length, 1, 0, 0, 0, 0)
+    {
+        _weights = weights;
+    }
+
     private ScorerStage(DeployableOnnx.Task task, int leaves, int classes, float weight, float bias, float threshold, double slope, double offset)
     {
         Task = task;
@@ -81,8 +97,8 @@ internal sealed class ScorerStage
         switch (Leaf(1))
         {
             case MulticlassPredictionTransformer<MaximumEntropyModelParameters> multiclass
-                when multiclass.FeatureColumnName == raw && Leaf(2) is ColumnSelectingTransformer && IsIdentity(multiclass.Model, (int)graph.OutputWidth):
-                return new ScorerStage(DeployableOnnx.Task.Multiclass, 2, (int)graph.OutputWidth, 1, 0, 0, 0, 0);
+                when multiclass.FeatureColumnName == raw && Leaf(2) is ColumnSelectingTransformer && IdentityWeights(multiclass.Model, (int)graph.OutputWidth) is { } weights:
+                return new ScorerStage(weights);
             case BinaryPredictionTransformer<LinearBinaryModelParameters> binary
                 when binary.FeatureColumnName == raw && graph.OutputWidth == 1 && binary.Model.Weights.Count == 1
                     && Leaf(2) is PlattCalibratorTransformer platt && Leaf(3) is ColumnSelectingTransformer
@@ -147,9 +163,10 @@ internal sealed class ScorerStage
     /// <summary>Multiclass: Score (rows × K) and PredictedLabel (1-based key) for the first <paramref name="rows"/> rows of logits.</summary>
     /// <remarks>
     /// Softmax and exp are monotonic, so the first largest score is at the first largest logit unless an
-    /// earlier logit is so close that rounding could make the two scores equal; such rows, and rows with a
-    /// non-finite logit, take ML.NET's exact formula. The others take a vectorised softmax (within about
-    /// 1e-7 of ML.NET's) whose label is the first largest logit, which ML.NET's exact scores give too.
+    /// earlier logit is so close that rounding could make the two scores equal; such rows, rows with a
+    /// non-finite logit and rows whose largest logit is beyond ±32 take ML.NET's exact formula. The others
+    /// take a vectorised softmax (within a few 1e-6 of ML.NET's, whose log-sum-exp is rounded to Single)
+    /// whose label is the first largest logit, which ML.NET's own scores give too.
     /// </remarks>
     public void Multiclass(ReadOnlySpan<float> logits, int rows, Span<float> scores, Span<uint> labels)
     {
@@ -178,7 +195,7 @@ internal sealed class ScorerStage
                 tie |= (double)max - x[i] <= margin * (1 + Math.Abs(max) + Math.Abs(x[i]));
             }
 
-            labels[row] = !finite || tie ? Exact : (uint)top + 1;
+            labels[row] = !finite || tie || Math.Abs(max) > FastRange ? Exact : (uint)top + 1;
             var s = scores.Slice(row * k, k);
             for (int i = 0; i < k; i++)
             {
@@ -212,12 +229,38 @@ internal sealed class ScorerStage
     }
 
     /// <summary>
-    /// ML.NET's computation, operation for operation: MathUtils.SoftMax (log-sum-exp in double over
-    /// the logits within 30 of the largest), exp(x - lse) per class, then the first index of the largest
-    /// score with NaN ignored (0 when every score is NaN).
+    /// ML.NET's computation, operation for operation: the model's W·x + b over the weights as stored
+    /// (so a NaN or infinite logit spreads to the classes a dense row multiplies it with, as in ML.NET),
+    /// MathUtils.SoftMax (log-sum-exp in double over the values within 30 of the largest), exp(x - lse)
+    /// per class, then the first index of the largest score with NaN ignored (0 when every score is NaN).
     /// </summary>
-    internal static uint ExactMulticlass(ReadOnlySpan<float> x, Span<float> s)
+    internal uint ExactMulticlass(ReadOnlySpan<float> logits, Span<float> s)
     {
+        Span<float> x = s;
+        for (int c = 0; c < _weights.Length; c++)
+        {
+            var row = _weights[c];
+            var values = row.GetValues();
+            float dot = 0;
+            if (row.IsDense)
+            {
+                for (int j = 0; j < values.Length; j++)
+                {
+                    dot += values[j] * logits[j];
+                }
+            }
+            else
+            {
+                var indices = row.GetIndices();
+                for (int j = 0; j < values.Length; j++)
+                {
+                    dot += values[j] * logits[indices[j]];
+                }
+            }
+
+            x[c] = 0 + dot;
+        }
+
         int top = 0;
         float max = float.NegativeInfinity;
         for (int i = 0; i < x.Length; i++)
@@ -281,20 +324,21 @@ internal sealed class ScorerStage
     /// <summary>Binary: BinaryClassifierScorer's predicted label.</summary>
     public bool Predicted(float score) => score > Threshold;
 
-    private static bool IsIdentity(MaximumEntropyModelParameters model, int classes)
+    /// <summary>The model's weight rows when they are the identity and its biases zero; otherwise null.</summary>
+    private static VBuffer<float>[]? IdentityWeights(MaximumEntropyModelParameters model, int classes)
     {
         VBuffer<float>[] weights = [];
         model.GetWeights(ref weights, out int count);
         if (count != classes || model.GetBiases().Any(b => b != 0))
         {
-            return false;
+            return null;
         }
 
         for (int c = 0; c < classes; c++)
         {
             if (weights[c].Length != classes)
             {
-                return false;
+                return null;
             }
 
             int i = 0;
@@ -302,14 +346,14 @@ internal sealed class ScorerStage
             {
                 if (value != (i == c ? 1f : 0f))
                 {
-                    return false;
+                    return null;
                 }
 
                 i++;
             }
         }
 
-        return true;
+        return weights[..classes];
     }
 
     /// <summary>The binary transformer's threshold and the column it applies to: internal in ML.NET 5, read by reflection; null if that changes.</summary>
