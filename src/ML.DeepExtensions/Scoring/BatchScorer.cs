@@ -50,11 +50,17 @@ public sealed class BatchScorer : ITransformer, IDisposable
         {
             foreach (var network in networks.Steps)
             {
-                _sessions[network.Index] = new BatchedSession(network.Batched, options.BatchSize, options.IntraOpThreads);
+                var graph = network.Batched;
                 if (ScorerStage.Recognise(_leaves, network.Index, network.Batched) is { } stage)
                 {
                     _stages[network.Index] = stage;
+                    if (stage.Task == DeployableOnnx.Task.Multiclass)
+                    {
+                        graph = BatchedOnnxGraph.WithSoftmax(graph);
+                    }
                 }
+
+                _sessions[network.Index] = new BatchedSession(graph, options.BatchSize, options.IntraOpThreads);
             }
         }
         catch

@@ -42,6 +42,11 @@ internal sealed class BatchedOnnxDataView : IDataView
         _session = session;
         _stage = stage;
         CheckInput(source, session);
+        if (stage.Task == DeployableOnnx.Task.Multiclass && session.Graph.SoftmaxName is null)
+        {
+            throw new InvalidOperationException("A multiclass scorer stage reads the softmax output of BatchedOnnxGraph.WithSoftmax; the session's graph has none.");
+        }
+
         Schema = schema;
         _sourceOf = sourceOf;
     }
@@ -124,7 +129,8 @@ internal sealed class BatchedOnnxDataView : IDataView
                 _batch = parent._session.CreateBuffers();
                 if (parent._stage is { } stage)
                 {
-                    _scores = new float[batchSize * stage.Classes];
+                    // Multiclass scores are the graph's softmax output, corrected in place.
+                    _scores = stage.Task == DeployableOnnx.Task.Multiclass ? _batch.Softmax : new float[batchSize];
                     if (stage.Task == DeployableOnnx.Task.Multiclass)
                     {
                         _keys = new uint[batchSize];

@@ -160,17 +160,20 @@ internal sealed class ScorerStage
         return seen.Count == added.Count ? (schema, sourceOf) : null;
     }
 
-    /// <summary>Multiclass: Score (rows × K) and PredictedLabel (1-based key) for the first <paramref name="rows"/> rows of logits.</summary>
+    /// <summary>
+    /// Multiclass: PredictedLabel (1-based key) for the first <paramref name="rows"/> rows of logits, and
+    /// their Score: <paramref name="scores"/> holds ONNX Runtime's softmax of the logits on entry, and
+    /// rows that need ML.NET's exact formula are overwritten.
+    /// </summary>
     /// <remarks>
     /// Softmax and exp are monotonic, so the first largest score is at the first largest logit unless an
     /// earlier logit is so close that rounding could make the two scores equal; such rows, rows with a
     /// non-finite logit and rows whose largest logit is beyond ±32 take ML.NET's exact formula. The others
-    /// take a vectorised softmax (within a few 1e-6 of ML.NET's, whose log-sum-exp is rounded to Single)
-    /// whose label is the first largest logit, which ML.NET's own scores give too.
+    /// keep ONNX Runtime's softmax (within a few 1e-6 of ML.NET's, whose log-sum-exp is rounded to Single)
+    /// and the first largest logit as their label, which ML.NET's own scores give too.
     /// </remarks>
     public void Multiclass(ReadOnlySpan<float> logits, int rows, Span<float> scores, Span<uint> labels)
     {
-        const uint Exact = uint.MaxValue;
         int k = Classes;
         double margin = TieMargin * (1 + Math.Log(k));
         for (int row = 0; row < rows; row++)
@@ -195,36 +198,9 @@ internal sealed class ScorerStage
                 tie |= (double)max - x[i] <= margin * (1 + Math.Abs(max) + Math.Abs(x[i]));
             }
 
-            labels[row] = !finite || tie || Math.Abs(max) > FastRange ? Exact : (uint)top + 1;
-            var s = scores.Slice(row * k, k);
-            for (int i = 0; i < k; i++)
-            {
-                s[i] = finite ? x[i] - max : 0;
-            }
-        }
-
-        var all = scores[..(rows * k)];
-        System.Numerics.Tensors.TensorPrimitives.Exp(all, all);
-        for (int row = 0; row < rows; row++)
-        {
-            var s = scores.Slice(row * k, k);
-            if (labels[row] == Exact)
-            {
-                labels[row] = ExactMulticlass(logits.Slice(row * k, k), s);
-                continue;
-            }
-
-            float sum = 0;
-            for (int i = 0; i < k; i++)
-            {
-                sum += s[i];
-            }
-
-            float inverse = 1 / sum;
-            for (int i = 0; i < k; i++)
-            {
-                s[i] *= inverse;
-            }
+            labels[row] = !finite || tie || Math.Abs(max) > FastRange
+                ? ExactMulticlass(x, scores.Slice(row * k, k))
+                : (uint)top + 1;
         }
     }
 

@@ -112,7 +112,8 @@ public sealed class ScorerStageTests
 
         var (stage, expected) = RunMLNetStage("multiclass", rows);
         Assert.AreEqual(3, stage.Classes, "the fixture has three classes");
-        var scores = new float[rows.Count * 3];
+        // On entry the scores hold the graph's softmax (ONNX Runtime's); here the same in double precision.
+        var scores = rows.SelectMany(Softmax).ToArray();
         var labels = new uint[rows.Count];
 
         stage.Multiclass(rows.SelectMany(r => r).ToArray(), rows.Count, scores, labels);
@@ -163,6 +164,13 @@ public sealed class ScorerStageTests
     }
 
     private static float BitDecrement(float value) => MathF.BitDecrement(value);
+
+    private static float[] Softmax(float[] logits)
+    {
+        double max = logits.Max();
+        var e = logits.Select(x => Math.Exp(x - max)).ToArray();
+        return e.Select(v => (float)(v / e.Sum())).ToArray();
+    }
 
     /// <summary>The saved model's own scorer leaves (after the network) applied by ML.NET to the given raw outputs.</summary>
     private static (ScorerStage Stage, IDataView Scored) RunMLNetStage(string kind, List<float[]> rawRows)
