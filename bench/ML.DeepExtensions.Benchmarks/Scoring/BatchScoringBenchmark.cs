@@ -20,7 +20,8 @@ namespace ML.DeepExtensions.Benchmarks.Scoring;
 /// <c>batch-scoring</c>: rows/s of a saved model through four paths, side by side in interleaved
 /// rounds (medians): <c>Transform</c> (ML.NET's OnnxTransformer, row by row), the library's
 /// <see cref="BatchScorer"/>, the <c>mldx score</c> tool end to end (CSV in, CSV out, process start
-/// included), and raw ONNX Runtime on a batched graph of the same network over in-memory arrays.
+/// included), and raw ONNX Runtime on a batched graph of the same network over in-memory arrays;
+/// plus reading the input view alone, the cost every IDataView path pays before any model runs.
 /// Models: a SmallVgg CNN on Fashion-MNIST and an MLP on the digits set. Then the tool's peak
 /// memory on a generated digits CSV of two sizes (goal: flat).
 /// </summary>
@@ -115,6 +116,7 @@ internal static class BatchScoringBenchmark
             ["Transform (OnnxTransformer, row by row)"] = [],
             ["BatchScorer"] = [],
             ["mldx score, CSV in and out, end to end"] = [],
+            ["Reading the input view alone (no model): the floor under Transform and BatchScorer"] = [],
             ["Raw ONNX Runtime, batched graph, in-memory arrays"] = [],
         };
         var paths = results.Keys.ToArray();
@@ -125,6 +127,7 @@ internal static class BatchScoringBenchmark
                 rows / Time(() => Drain(loaded.Transform(subject.Data))),
                 rows / Time(() => Drain(scorer.Transform(subject.Data))),
                 rows / RunCli(model, csv, Path.Combine(folder, "out.csv"), batchSize).Seconds,
+                rows / Time(() => DrainFeatures(subject.Data)),
                 rows / Time(() => RawOnnx(raw, flat, rows, width, subject.RowShape, batchSize)),
             ];
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{subject.Name} round {round}: {string.Join(", ", rates.Select(r => r.ToString("F0", CultureInfo.InvariantCulture)))} rows/s"));
@@ -193,6 +196,18 @@ internal static class BatchScoringBenchmark
     {
         var column = scored.Schema["Score"];
         using var cursor = scored.GetRowCursor([column]);
+        var getter = cursor.GetGetter<VBuffer<float>>(column);
+        var value = default(VBuffer<float>);
+        while (cursor.MoveNext())
+        {
+            getter(ref value);
+        }
+    }
+
+    private static void DrainFeatures(IDataView data)
+    {
+        var column = data.Schema["Features"];
+        using var cursor = data.GetRowCursor([column]);
         var getter = cursor.GetGetter<VBuffer<float>>(column);
         var value = default(VBuffer<float>);
         while (cursor.MoveNext())

@@ -37,6 +37,7 @@ public sealed class BatchScorer : ITransformer, IDisposable
     private readonly ITransformer _model;
     private readonly IReadOnlyList<(ITransformer Transformer, string Directory)> _leaves;
     private readonly Dictionary<int, BatchedSession> _sessions = [];
+    private readonly Dictionary<int, ScorerStage> _stages = [];
 
     internal BatchScorer(ModelNetworks networks, BatchScorerOptions options)
     {
@@ -49,7 +50,17 @@ public sealed class BatchScorer : ITransformer, IDisposable
         {
             foreach (var network in networks.Steps)
             {
-                _sessions[network.Index] = new BatchedSession(network.Batched, options.BatchSize, options.IntraOpThreads);
+                var graph = network.Batched;
+                if (ScorerStage.Recognise(_leaves, network.Index, network.Batched) is { } stage)
+                {
+                    _stages[network.Index] = stage;
+                    if (stage.Task == DeployableOnnx.Task.Multiclass)
+                    {
+                        graph = BatchedOnnxGraph.WithSoftmax(graph);
+                    }
+                }
+
+                _sessions[network.Index] = new BatchedSession(graph, options.BatchSize, options.IntraOpThreads);
             }
         }
         catch
@@ -88,9 +99,24 @@ public sealed class BatchScorer : ITransformer, IDisposable
         var data = input;
         for (int i = 0; i < _leaves.Count; i++)
         {
-            data = _sessions.TryGetValue(i, out var session)
-                ? new BatchedOnnxDataView(data, session, new VectorDataViewType(NumberDataViewType.Single, (int)session.Graph.OutputWidth))
-                : _leaves[i].Transformer.Transform(data);
+            if (!_sessions.TryGetValue(i, out var session))
+            {
+                data = _leaves[i].Transformer.Transform(data);
+                continue;
+            }
+
+            // The general view first: it checks the network's input column with a clear message.
+            var raw = new BatchedOnnxDataView(data, session, new VectorDataViewType(NumberDataViewType.Single, (int)session.Graph.OutputWidth));
+            if (_stages.TryGetValue(i, out var stage) && stage.Bind(_leaves, i, data.Schema) is { } bound)
+            {
+                // The scorer stage after the network is computed with it, batch by batch.
+                data = new BatchedOnnxDataView(data, session, stage, bound.Schema, bound.SourceOf);
+                i += stage.Leaves;
+            }
+            else
+            {
+                data = raw;
+            }
         }
 
         return data;

@@ -1,6 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.OnnxRuntime;
+using ML.DeepExtensions.MLNet;
 
 namespace ML.DeepExtensions.Scoring;
 
@@ -14,12 +14,45 @@ internal sealed class BatchedOnnxDataView : IDataView
 {
     private readonly IDataView _source;
     private readonly BatchedSession _session;
-    private readonly int _outputIndex;
+    private readonly ScorerStage? _stage;
 
+    /// <summary>For each column of <see cref="Schema"/>, the source column it passes through, or -1 for a column computed from the network's output.</summary>
+    private readonly int[] _sourceOf;
+
+    /// <summary>The general form: the source's columns and the network's raw output, as the OnnxTransformer gives them.</summary>
     public BatchedOnnxDataView(IDataView source, BatchedSession session, DataViewType outputType)
     {
         _source = source;
         _session = session;
+        CheckInput(source, session);
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(source.Schema);
+        builder.AddColumn(session.Graph.OutputName, outputType);
+        Schema = builder.ToSchema();
+        _sourceOf = [.. Enumerable.Range(0, source.Schema.Count), -1];
+    }
+
+    /// <summary>
+    /// The network and the scorer stage after it in one: <paramref name="schema"/> is the stage's output
+    /// schema as ML.NET computes it, <paramref name="sourceOf"/> maps its columns to the source's (see <see cref="ScorerStage.Bind"/>).
+    /// </summary>
+    public BatchedOnnxDataView(IDataView source, BatchedSession session, ScorerStage stage, DataViewSchema schema, int[] sourceOf)
+    {
+        _source = source;
+        _session = session;
+        _stage = stage;
+        CheckInput(source, session);
+        if (stage.Task == DeployableOnnx.Task.Multiclass && session.Graph.SoftmaxName is null)
+        {
+            throw new InvalidOperationException("A multiclass scorer stage reads the softmax output of BatchedOnnxGraph.WithSoftmax; the session's graph has none.");
+        }
+
+        Schema = schema;
+        _sourceOf = sourceOf;
+    }
+
+    private static void CheckInput(IDataView source, BatchedSession session)
+    {
         var input = source.Schema.GetColumnOrNull(session.Graph.InputName)
             ?? throw new ArgumentException(
                 $"The data has no column '{session.Graph.InputName}', which the network reads (a vector of {session.Graph.InputWidth} Single values).", nameof(source));
@@ -28,12 +61,6 @@ internal sealed class BatchedOnnxDataView : IDataView
             throw new ArgumentException(
                 $"Column '{input.Name}' is {input.Type}, but the network reads a vector of {session.Graph.InputWidth} Single values.", nameof(source));
         }
-
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumns(source.Schema);
-        builder.AddColumn(session.Graph.OutputName, outputType);
-        Schema = builder.ToSchema();
-        _outputIndex = source.Schema.Count;
     }
 
     public DataViewSchema Schema { get; }
@@ -45,16 +72,16 @@ internal sealed class BatchedOnnxDataView : IDataView
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
     {
         var needed = columnsNeeded.Select(c => c.Index).ToHashSet();
-        bool output = needed.Contains(_outputIndex);
-        var sourceColumns = _source.Schema.Where(c => needed.Contains(c.Index)).ToList();
-        var requested = sourceColumns.ToList();
+        bool computed = needed.Any(i => _sourceOf[i] < 0);
+        var passThrough = needed.Where(i => _sourceOf[i] >= 0).Select(i => _source.Schema[_sourceOf[i]]).OrderBy(c => c.Index).ToList();
+        var requested = passThrough.ToList();
         var features = _source.Schema[_session.Graph.InputName];
-        if (output && !requested.Any(c => c.Index == features.Index))
+        if (computed && !requested.Any(c => c.Index == features.Index))
         {
             requested.Add(features);
         }
 
-        return new Cursor(this, _source.GetRowCursor(requested), sourceColumns, output ? features : null);
+        return new Cursor(this, _source.GetRowCursor(requested), passThrough, computed ? features : null);
     }
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
@@ -64,14 +91,22 @@ internal sealed class BatchedOnnxDataView : IDataView
     {
         private readonly BatchedOnnxDataView _parent;
         private readonly DataViewRowCursor _source;
+
+        /// <summary>Buffers by source column index; <see cref="_stores"/> holds the same, for the per-row loop.</summary>
         private readonly Dictionary<int, ColumnBuffer> _buffers = [];
+        private readonly ColumnBuffer[] _stores;
         private readonly ValueGetter<DataViewRowId> _sourceId;
         private readonly DataViewRowId[] _ids;
         private readonly ValueGetter<VBuffer<float>>? _features;
         private readonly BatchedSession.Buffers? _batch;
+
+        // The scorer stage's columns for the current batch.
+        private readonly float[] _scores = [];
+        private readonly uint[] _keys = [];
+        private readonly bool[] _predicted = [];
+        private readonly float[] _probabilities = [];
         private VBuffer<float> _row;
         private int _count;
-        private int _index = -1;
         private long _position = -1;
         private bool _sourceDone;
 
@@ -85,14 +120,32 @@ internal sealed class BatchedOnnxDataView : IDataView
                 _buffers[column.Index] = ColumnBuffer.Create(source, column, batchSize);
             }
 
+            _stores = [.. _buffers.Values];
             _sourceId = source.GetIdGetter();
             _ids = new DataViewRowId[batchSize];
             if (features is { } f)
             {
                 _features = source.GetGetter<VBuffer<float>>(f);
                 _batch = parent._session.CreateBuffers();
+                if (parent._stage is { } stage)
+                {
+                    // Multiclass scores are the graph's softmax output, corrected in place.
+                    _scores = stage.Task == DeployableOnnx.Task.Multiclass ? _batch.Softmax : new float[batchSize];
+                    if (stage.Task == DeployableOnnx.Task.Multiclass)
+                    {
+                        _keys = new uint[batchSize];
+                    }
+                    else if (stage.Task == DeployableOnnx.Task.Binary)
+                    {
+                        _predicted = new bool[batchSize];
+                        _probabilities = new float[batchSize];
+                    }
+                }
             }
         }
+
+        /// <summary>The current row's place in the batch.</summary>
+        internal int Index { get; private set; } = -1;
 
         public override DataViewSchema Schema => _parent.Schema;
 
@@ -100,39 +153,53 @@ internal sealed class BatchedOnnxDataView : IDataView
 
         public override long Batch => 0;
 
-        public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId value) => value = _ids[_index];
+        public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId value) => value = _ids[Index];
 
         public override bool IsColumnActive(DataViewSchema.Column column) =>
-            column.Index == _parent._outputIndex ? _features is not null : _buffers.ContainsKey(column.Index);
+            _parent._sourceOf[column.Index] is int source && (source < 0 ? _features is not null : _buffers.ContainsKey(source));
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
         {
-            if (column.Index == _parent._outputIndex && _batch is { } batch)
+            int source = _parent._sourceOf[column.Index];
+            if (source >= 0)
             {
-                int width = (int)_parent._session.Graph.OutputWidth;
-                ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> value) =>
+                return _buffers.TryGetValue(source, out var buffer)
+                    ? buffer.Getter<TValue>(this)
+                    : throw new InvalidOperationException($"Column '{column.Name}' was not requested when this cursor was opened.");
+            }
+
+            if (_batch is not { } batch)
+            {
+                throw new InvalidOperationException($"Column '{column.Name}' was not requested when this cursor was opened.");
+            }
+
+            Delegate getter = _parent._stage is null
+                ? Vector(batch.Output, (int)_parent._session.Graph.OutputWidth)
+                : column.Name switch
                 {
-                    var editor = VBufferEditor.Create(ref value, width);
-                    batch.Output.AsSpan(_index * width, width).CopyTo(editor.Values);
-                    value = editor.Commit();
+                    ColumnNames.Score when _parent._stage.Task == DeployableOnnx.Task.Multiclass => Vector(_scores, _parent._stage.Classes),
+                    ColumnNames.Score => (ValueGetter<float>)((ref float value) => value = _scores[Index]),
+                    ColumnNames.PredictedLabel when _parent._stage.Task == DeployableOnnx.Task.Multiclass => (ValueGetter<uint>)((ref uint value) => value = _keys[Index]),
+                    ColumnNames.PredictedLabel => (ValueGetter<bool>)((ref bool value) => value = _predicted[Index]),
+                    ColumnNames.Probability => (ValueGetter<float>)((ref float value) => value = _probabilities[Index]),
+                    _ => throw new InvalidOperationException($"Column '{column.Name}' is not one the scorer stage computes."),
                 };
-                return getter as ValueGetter<TValue>
-                    ?? throw new InvalidOperationException($"Column '{column.Name}' is VBuffer<Single>, not {typeof(TValue).Name}.");
-            }
-
-            if (_buffers.TryGetValue(column.Index, out var buffer))
-            {
-                return buffer.Getter<TValue>(() => _index);
-            }
-
-            throw new InvalidOperationException($"Column '{column.Name}' was not requested when this cursor was opened.");
+            return getter as ValueGetter<TValue>
+                ?? throw new InvalidOperationException($"Column '{column.Name}' is {column.Type.RawType.Name}, not {typeof(TValue).Name}.");
         }
+
+        private ValueGetter<VBuffer<float>> Vector(float[] values, int width) => (ref VBuffer<float> value) =>
+        {
+            var editor = VBufferEditor.Create(ref value, width);
+            values.AsSpan(Index * width, width).CopyTo(editor.Values);
+            value = editor.Commit();
+        };
 
         public override bool MoveNext()
         {
-            if (_index + 1 < _count)
+            if (Index + 1 < _count)
             {
-                _index++;
+                Index++;
                 _position++;
                 return true;
             }
@@ -140,11 +207,11 @@ internal sealed class BatchedOnnxDataView : IDataView
             if (_sourceDone || !Fill())
             {
                 _count = 0;
-                _index = -1;
+                Index = -1;
                 return false;
             }
 
-            _index = 0;
+            Index = 0;
             _position++;
             return true;
         }
@@ -153,6 +220,7 @@ internal sealed class BatchedOnnxDataView : IDataView
         {
             int batchSize = _ids.Length;
             int width = (int)_parent._session.Graph.InputWidth;
+            var stores = _stores;
             _count = 0;
             while (_count < batchSize)
             {
@@ -162,9 +230,9 @@ internal sealed class BatchedOnnxDataView : IDataView
                     break;
                 }
 
-                foreach (var buffer in _buffers.Values)
+                for (int i = 0; i < stores.Length; i++)
                 {
-                    buffer.Store(_count);
+                    stores[i].Store(_count);
                 }
 
                 _sourceId(ref _ids[_count]);
@@ -186,9 +254,36 @@ internal sealed class BatchedOnnxDataView : IDataView
             if (_count > 0 && _batch is not null)
             {
                 _parent._session.Run(_batch, _count);
+                Score(_batch.Output, _count);
             }
 
             return _count > 0;
+        }
+
+        /// <summary>The scorer stage's columns for the batch just run.</summary>
+        private void Score(float[] output, int rows)
+        {
+            if (_parent._stage is not { } stage)
+            {
+                return;
+            }
+
+            if (stage.Task == DeployableOnnx.Task.Multiclass)
+            {
+                stage.Multiclass(output, rows, _scores, _keys);
+                return;
+            }
+
+            for (int r = 0; r < rows; r++)
+            {
+                float score = stage.Score(output[r]);
+                _scores[r] = score;
+                if (stage.Task == DeployableOnnx.Task.Binary)
+                {
+                    _predicted[r] = stage.Predicted(score);
+                    _probabilities[r] = stage.Probability(score);
+                }
+            }
         }
 
         protected override void Dispose(bool disposing)
@@ -208,7 +303,7 @@ internal sealed class BatchedOnnxDataView : IDataView
     {
         public abstract void Store(int slot);
 
-        public abstract ValueGetter<TValue> Getter<TValue>(Func<int> slot);
+        public abstract ValueGetter<TValue> Getter<TValue>(Cursor cursor);
 
         public static ColumnBuffer Create(DataViewRow source, DataViewSchema.Column column, int size)
         {
@@ -236,9 +331,9 @@ internal sealed class BatchedOnnxDataView : IDataView
 
         public override void Store(int slot) => _getter(ref _values[slot]);
 
-        public override ValueGetter<TValue> Getter<TValue>(Func<int> slot)
+        public override ValueGetter<TValue> Getter<TValue>(Cursor cursor)
         {
-            ValueGetter<T> getter = (ref T value) => value = _values[slot()];
+            ValueGetter<T> getter = (ref T value) => value = _values[cursor.Index];
             return (ValueGetter<TValue>)(Delegate)getter;
         }
     }
@@ -250,9 +345,9 @@ internal sealed class BatchedOnnxDataView : IDataView
 
         public override void Store(int slot) => _getter(ref _values[slot]);
 
-        public override ValueGetter<TValue> Getter<TValue>(Func<int> slot)
+        public override ValueGetter<TValue> Getter<TValue>(Cursor cursor)
         {
-            ValueGetter<VBuffer<T>> getter = (ref VBuffer<T> value) => _values[slot()].CopyTo(ref value);
+            ValueGetter<VBuffer<T>> getter = (ref VBuffer<T> value) => _values[cursor.Index].CopyTo(ref value);
             return (ValueGetter<TValue>)(Delegate)getter;
         }
     }

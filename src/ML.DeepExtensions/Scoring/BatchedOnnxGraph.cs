@@ -90,6 +90,33 @@ internal static class BatchedOnnxGraph
         return new BatchedGraph(model, input.Name, output.Name, features, rowShape[1..], width);
     }
 
+    /// <summary>
+    /// The same graph with a second output, <see cref="SoftmaxOutput"/>: the softmax of the output over
+    /// its last axis, which ONNX Runtime computes vectorised for the whole batch (a multiclass scorer stage reads it).
+    /// </summary>
+    public static BatchedGraph WithSoftmax(BatchedGraph graph)
+    {
+        var model = graph.Model.Clone();
+        var onnx = model.Graph;
+        if (onnx.Node.Any(n => n.Output.Contains(SoftmaxOutput)) || onnx.Initializer.Any(t => t.Name == SoftmaxOutput))
+        {
+            throw Unexpected($"it already has a value named '{SoftmaxOutput}'");
+        }
+
+        var node = new NodeProto { OpType = "Softmax", Name = SoftmaxOutput };
+        node.Input.Add(graph.OutputName);
+        node.Output.Add(SoftmaxOutput);
+        node.Attribute.Add(new AttributeProto { Name = "axis", I = 1, Type = AttributeProto.Types.AttributeType.Int });
+        onnx.Node.Add(node);
+        var output = onnx.Output.Single().Clone();
+        output.Name = SoftmaxOutput;
+        onnx.Output.Add(output);
+        return graph with { Model = model, SoftmaxName = SoftmaxOutput };
+    }
+
+    /// <summary>The name of the softmax output that <see cref="WithSoftmax"/> adds.</summary>
+    public const string SoftmaxOutput = "ml_deepextensions_batched_softmax";
+
     private static NodeProto FindTailReshape(GraphProto graph, string outputName)
     {
         // The output is either the Reshape's own value or an Identity of it (the exporter names outputs exactly).
@@ -172,7 +199,8 @@ internal static class BatchedOnnxGraph
 /// <param name="InputWidth">Values per row in the input.</param>
 /// <param name="RowShape">The shape one row takes inside the network (<c>[F]</c>, or <c>[C, H, W]</c> for images).</param>
 /// <param name="OutputWidth">Values per row in the output.</param>
-internal sealed record BatchedGraph(ModelProto Model, string InputName, string OutputName, long InputWidth, long[] RowShape, long OutputWidth)
+/// <param name="SoftmaxName">A second output, the softmax of the first, when the graph has one (see <see cref="BatchedOnnxGraph.WithSoftmax"/>).</param>
+internal sealed record BatchedGraph(ModelProto Model, string InputName, string OutputName, long InputWidth, long[] RowShape, long OutputWidth, string? SoftmaxName = null)
 {
     /// <summary>The model as ONNX bytes.</summary>
     public byte[] ToBytes() => Model.ToByteArray();

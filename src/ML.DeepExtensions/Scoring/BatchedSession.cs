@@ -21,7 +21,7 @@ internal sealed class BatchedSession : IDisposable
 
         _session = new InferenceSession(graph.ToBytes(), options);
         _inputNames = [graph.InputName];
-        _outputNames = [graph.OutputName];
+        _outputNames = graph.SoftmaxName is { } softmax ? [graph.OutputName, softmax] : [graph.OutputName];
     }
 
     public BatchedGraph Graph { get; }
@@ -43,7 +43,8 @@ internal sealed class BatchedSession : IDisposable
         // The last, partial batch: tensors over the front of the same arrays.
         using var input = Tensor(buffers.Input, rows, Graph.InputWidth);
         using var output = Tensor(buffers.Output, rows, Graph.OutputWidth);
-        _session.Run(buffers.RunOptions, _inputNames, [input], _outputNames, [output]);
+        using var softmax = Graph.SoftmaxName is null ? null : Tensor(buffers.Softmax, rows, Graph.OutputWidth);
+        _session.Run(buffers.RunOptions, _inputNames, [input], _outputNames, softmax is null ? [output] : [output, softmax]);
     }
 
     public void Dispose() => _session.Dispose();
@@ -56,6 +57,7 @@ internal sealed class BatchedSession : IDisposable
     {
         private readonly OrtValue _input;
         private readonly OrtValue _output;
+        private readonly OrtValue? _softmax;
 
         internal Buffers(BatchedSession session)
         {
@@ -64,12 +66,24 @@ internal sealed class BatchedSession : IDisposable
             _input = Tensor(Input, session.BatchSize, session.Graph.InputWidth);
             _output = Tensor(Output, session.BatchSize, session.Graph.OutputWidth);
             FullInput = [_input];
-            FullOutput = [_output];
+            if (session.Graph.SoftmaxName is not null)
+            {
+                Softmax = new float[Output.Length];
+                _softmax = Tensor(Softmax, session.BatchSize, session.Graph.OutputWidth);
+                FullOutput = [_output, _softmax];
+            }
+            else
+            {
+                FullOutput = [_output];
+            }
         }
 
         public float[] Input { get; }
 
         public float[] Output { get; }
+
+        /// <summary>The softmax of <see cref="Output"/> when the graph computes it; otherwise empty.</summary>
+        public float[] Softmax { get; } = [];
 
         internal RunOptions RunOptions { get; } = new();
 
@@ -81,6 +95,7 @@ internal sealed class BatchedSession : IDisposable
         {
             _input.Dispose();
             _output.Dispose();
+            _softmax?.Dispose();
             RunOptions.Dispose();
         }
     }
