@@ -99,14 +99,9 @@ internal static class NetworkStateInGraph
         return MemoryMarshal.AsBytes(cpu.data<float>().ToArray().AsSpan()).SequenceEqual(initializer.RawData.Span);
     }
 
-    private static Tensor ToTensor(TensorProto initializer)
-    {
-        long[] dims = [.. initializer.Dims];
-        float[] values = initializer.DataType == (int)OnnxElementType.Float && !initializer.RawData.IsEmpty
-            ? MemoryMarshal.Cast<byte, float>(initializer.RawData.Span).ToArray()
-            : throw new NotSupportedException($"initializer '{initializer.Name}' is not a raw float tensor");
-        return tensor(values, dims).DetachFromDisposeScope();
-    }
+    private static Tensor ToTensor(TensorProto initializer) => initializer.DataType == (int)OnnxElementType.Float
+        ? tensor(OnnxGraphModule.ReadFloat(initializer), [.. initializer.Dims]).DetachFromDisposeScope()
+        : throw new NotSupportedException($"initializer '{initializer.Name}' is not a float tensor");
 
     private sealed record SavedState(Dictionary<string, string> Initializers, string Extra);
 }

@@ -116,7 +116,7 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
             ? BuildNetwork(inputShape, head, data.Statistics)
             : FineTunedNetwork.Build(pretrained, description, CreateLabelScale(data.Statistics, head)), description);
         var optimizer = run.CreateOptimizer("optimizer", network, Options.Optimizer, Options.LearningRateSchedule);
-        RecordDataSettings(run);
+        run.RecordSettings("Data", Options.Data);
         using var batchAugmentation = CreateAugmentation(seed);
         if (batchAugmentation is not null)
         {
@@ -142,18 +142,6 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
         var scoring = OnnxScoringChain.Build(onnx, Options.FeatureColumnName, rawColumn, trainData,
             rawScored => head.CreateScorer(_environment, rawScored, rawColumn, Options.LabelColumnName));
         return new NeuralNetworkTransformer(scoring, onnx, network, description, history, Options.FeatureColumnName);
-    }
-
-    private void RecordDataSettings(TrainingRun run)
-    {
-        var data = Options.Data;
-        var invariant = System.Globalization.CultureInfo.InvariantCulture;
-        run.RecordSetting("Data.BatchSize", data.BatchSize.ToString(invariant));
-        run.RecordSetting("Data.Shuffle", data.Shuffle.ToString(invariant));
-        run.RecordSetting("Data.ShuffleBufferSize", data.ShuffleBufferSize.ToString(invariant));
-        run.RecordSetting("Data.ShuffleBufferBytes", data.ShuffleBufferBytes.ToString(invariant));
-        run.RecordSetting("Data.DropLastPartialBatch", data.DropLastPartialBatch.ToString(invariant));
-        run.RecordSetting("Data.ValidationFraction", data.ValidationFraction.ToString(invariant));
     }
 
     /// <inheritdoc />

@@ -191,13 +191,6 @@ internal static class CheckpointFile
         }
     }
 
-    /// <summary>The seed of the run that wrote the checkpoint (validates the whole file).</summary>
-    public static int ReadSeed(string path)
-    {
-        using var contents = Read(path);
-        return contents.Metadata.Seed;
-    }
-
     public static byte[] SaveOptimizer(optim.Optimizer optimizer)
     {
         using var stream = new MemoryStream();

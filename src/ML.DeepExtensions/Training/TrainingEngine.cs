@@ -57,7 +57,7 @@ public static class TrainingEngine
                 if (validation is not null)
                 {
                     run.SetTraining(false);
-                    RunValidationNamed(run, step, validation, validationMetrics);
+                    RunValidation(run, step, validation, validationMetrics);
                     validationMetrics.WriteTo(logs, TrainingLogs.ValidationPrefix);
                 }
 
@@ -119,25 +119,20 @@ public static class TrainingEngine
         while (true)
         {
             using var scope = NewDisposeScope();
-            if (!batches.MoveNext())
+            try
             {
-                break;
+                if (!batches.MoveNext())
+                {
+                    break;
+                }
+            }
+            catch (DataValidationException e) when (e.ColumnName is not null)
+            {
+                // The bridge names the column and the row; only here is it known that these are the validation rows.
+                throw new DataValidationException($"In the validation data: {e.Message}", e.ColumnName, e.Role ?? "", e.RowPosition);
             }
 
             step.EvaluateBatch(batches.Current, metrics);
-        }
-    }
-
-    private static void RunValidationNamed(TrainingRun run, ITrainStep step, IBatchSource validation, StepMetrics metrics)
-    {
-        try
-        {
-            RunValidation(run, step, validation, metrics);
-        }
-        catch (DataValidationException e) when (e.ColumnName is not null)
-        {
-            // The bridge names the column and the row; only the caller knows these rows are the validation rows.
-            throw new DataValidationException($"In the validation data: {e.Message}", e.ColumnName, e.Role ?? "", e.RowPosition);
         }
     }
 

@@ -45,6 +45,7 @@ public sealed class TrainingRun
     private CallbackList _callbacks = new([]);
     private bool _started;
     private string? _pendingCheckpoint;
+    private CheckpointContents? _resumed;
 
     /// <summary>Creates a run. Nothing is read or trained until <see cref="Start"/>.</summary>
     /// <param name="options">The run's options; validated here.</param>
@@ -57,7 +58,7 @@ public sealed class TrainingRun
         Options = options;
         // A resumed run continues with the seed that wrote the checkpoint.
         Seed = options.Seed
-            ?? (options.ResumeFromCheckpoint is { } checkpoint ? CheckpointFile.ReadSeed(checkpoint) : defaultSeed ?? Random.Shared.Next());
+            ?? (options.ResumeFromCheckpoint is { } checkpoint ? ReadResumedCheckpoint(checkpoint).Metadata.Seed : defaultSeed ?? Random.Shared.Next());
         Device = Devices.Resolve(options.Device);
         _callbackObjects = builtInCallbacks?.ToList() ?? [];
         if (options.EarlyStopping is { } early)
@@ -524,7 +525,9 @@ public sealed class TrainingRun
 
     private void Restore(string path)
     {
-        using var contents = CheckpointFile.Read(path);
+        // Read (and checksummed) once: the constructor may have read it already for its seed.
+        using var contents = _resumed ?? CheckpointFile.Read(path);
+        _resumed = null;
         var metadata = contents.Metadata;
         if (metadata.Seed != Seed)
         {
@@ -588,6 +591,8 @@ public sealed class TrainingRun
         Step = metadata.GlobalStep;
     }
 
+    private CheckpointContents ReadResumedCheckpoint(string path) => _resumed = CheckpointFile.Read(path);
+
     private void CompareSettings(Dictionary<string, string> saved, string path)
     {
         var differences = saved.Keys.Union(_settings.Keys)
@@ -616,7 +621,8 @@ public sealed class TrainingRun
         RecordSetting(nameof(TrainingOptions.FreezeBatchNormStatistics), Options.FreezeBatchNormStatistics.ToString(CultureInfo.InvariantCulture));
     }
 
-    private void RecordSettings(string prefix, object record)
+    /// <summary>Records every public property of an options record as a setting named <c>{prefix}.{property}</c>.</summary>
+    internal void RecordSettings(string prefix, object record)
     {
         foreach (var property in record.GetType().GetProperties().Where(p => p.GetIndexParameters().Length == 0))
         {
