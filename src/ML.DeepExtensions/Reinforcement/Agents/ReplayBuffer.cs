@@ -1,0 +1,121 @@
+using System.Globalization;
+using ML.DeepExtensions.Training;
+using static TorchSharp.torch;
+
+namespace ML.DeepExtensions.Reinforcement;
+
+/// <summary>
+/// A circular buffer of transitions with discrete actions (SB3's ReplayBuffer with timeout handling):
+/// the next observation of a truncated transition is the episode's final observation and its
+/// terminal flag is false, so learners bootstrap through time limits.
+/// </summary>
+internal sealed class ReplayBuffer : ICheckpointState
+{
+    private readonly float[] _observations;
+    private readonly float[] _nextObservations;
+    private readonly long[] _actions;
+    private readonly float[] _rewards;
+    private readonly float[] _terminated;
+    private int _position;
+
+    public ReplayBuffer(int capacity, int observationSize)
+    {
+        Capacity = capacity;
+        ObservationSize = observationSize;
+        _observations = new float[checked(capacity * observationSize)];
+        _nextObservations = new float[_observations.Length];
+        _actions = new long[capacity];
+        _rewards = new float[capacity];
+        _terminated = new float[capacity];
+    }
+
+    public int Capacity { get; }
+
+    public int ObservationSize { get; }
+
+    public int Count { get; private set; }
+
+    public string StateKey => "replay_buffer";
+
+    public void Add(ReadOnlySpan<float> observation, long action, double reward, ReadOnlySpan<float> nextObservation, bool terminated)
+    {
+        observation.CopyTo(_observations.AsSpan(_position * ObservationSize, ObservationSize));
+        nextObservation.CopyTo(_nextObservations.AsSpan(_position * ObservationSize, ObservationSize));
+        _actions[_position] = action;
+        _rewards[_position] = (float)reward;
+        _terminated[_position] = terminated ? 1f : 0f;
+        _position = (_position + 1) % Capacity;
+        Count = Math.Min(Count + 1, Capacity);
+    }
+
+    /// <summary>A uniform sample with replacement, as tensors on <paramref name="device"/>: observations, actions, rewards, next observations, terminated (1 or 0).</summary>
+    public (Tensor Observations, Tensor Actions, Tensor Rewards, Tensor NextObservations, Tensor Terminated) Sample(int batchSize, Pcg64 random, Device device)
+    {
+        var observations = new float[batchSize * ObservationSize];
+        var next = new float[observations.Length];
+        var actions = new long[batchSize];
+        var rewards = new float[batchSize];
+        var terminated = new float[batchSize];
+        for (int i = 0; i < batchSize; i++)
+        {
+            int j = (int)random.NextInt64(Count);
+            _observations.AsSpan(j * ObservationSize, ObservationSize).CopyTo(observations.AsSpan(i * ObservationSize));
+            _nextObservations.AsSpan(j * ObservationSize, ObservationSize).CopyTo(next.AsSpan(i * ObservationSize));
+            actions[i] = _actions[j];
+            rewards[i] = _rewards[j];
+            terminated[i] = _terminated[j];
+        }
+
+        return (
+            tensor(observations, [batchSize, ObservationSize], device: device),
+            tensor(actions, [batchSize], device: device),
+            tensor(rewards, [batchSize], device: device),
+            tensor(next, [batchSize, ObservationSize], device: device),
+            tensor(terminated, [batchSize], device: device));
+    }
+
+    public void SaveState(BinaryWriter writer)
+    {
+        writer.Write(Capacity);
+        writer.Write(ObservationSize);
+        writer.Write(Count);
+        writer.Write(_position);
+        for (int i = 0; i < Count; i++)
+        {
+            for (int k = 0; k < ObservationSize; k++)
+            {
+                writer.Write(_observations[(i * ObservationSize) + k]);
+                writer.Write(_nextObservations[(i * ObservationSize) + k]);
+            }
+
+            writer.Write(_actions[i]);
+            writer.Write(_rewards[i]);
+            writer.Write(_terminated[i]);
+        }
+    }
+
+    public void LoadState(BinaryReader reader)
+    {
+        int capacity = reader.ReadInt32(), size = reader.ReadInt32();
+        if (capacity != Capacity || size != ObservationSize)
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"The saved replay buffer holds {capacity} transitions of {size} observation values; this run's holds {Capacity} of {ObservationSize}."));
+        }
+
+        Count = reader.ReadInt32();
+        _position = reader.ReadInt32();
+        for (int i = 0; i < Count; i++)
+        {
+            for (int k = 0; k < ObservationSize; k++)
+            {
+                _observations[(i * ObservationSize) + k] = reader.ReadSingle();
+                _nextObservations[(i * ObservationSize) + k] = reader.ReadSingle();
+            }
+
+            _actions[i] = reader.ReadInt64();
+            _rewards[i] = reader.ReadSingle();
+            _terminated[i] = reader.ReadSingle();
+        }
+    }
+}
