@@ -4,9 +4,16 @@
 // With --dispose-engine it instead shows what ML.NET's default PredictionEngine does to a loaded
 // model when disposed (dotnet/machinelearning#5945): one line per later call, "<call>\tok" or
 // "<call>\t<exception type>". Run in its own process because the failure may be a native crash.
+// With --play-cartpole <model.zip> <starts.csv> it plays CartPole-v1 episodes with a saved policy
+// (see CartPolePlay.cs) and prints each episode's return.
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+
+if (args.Length == 3 && args[0] == "--play-cartpole")
+{
+    return CartPolePlay.Run(args[1], args[2]);
+}
 
 bool disposeEngine = args.Length == 3 && args[0] == "--dispose-engine";
 if (disposeEngine)

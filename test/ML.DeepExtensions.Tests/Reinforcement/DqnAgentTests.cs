@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using ML.DeepExtensions.Reinforcement;
@@ -29,10 +32,12 @@ public sealed class DqnAgentTests
         IntraOpThreads = 1,
     };
 
+    private static readonly Lazy<DiscretePolicy> Trained = new(() => new DqnAgent(QuickCartPole()).Train(ClassicControl.CartPole));
+
     [TestMethod]
     public void DqnOnCartPoleBeatsARandomPolicyClearlyOnASmallBudget()
     {
-        var policy = new DqnAgent(QuickCartPole()).Train(ClassicControl.CartPole);
+        var policy = Trained.Value;
 
         double trained = policy.Evaluate(ClassicControl.CartPole(), 10, seed: 500).Average();
         var random = new Pcg64(7);
@@ -75,8 +80,9 @@ public sealed class DqnAgentTests
     [TestMethod]
     public void ATimeLimitIsBootstrappedThroughNotTreatedAsTheEndOfTheWorld()
     {
-        // Reward 1 per step forever, cut every 5 steps: bootstrapping gives Q = 1 / (1 - 0.9) = 10;
-        // treating the cut as terminal would give 1 / (1 - 0.9 * 4/5) ≈ 3.6.
+        // Reward 0.1 per step forever, cut every 5 steps: bootstrapping gives Q = 0.1 / (1 - 0.9) = 1;
+        // treating the cut as terminal would give 0.1 / (1 - 0.9 * 4/5) ≈ 0.36 (errors stay in the
+        // Huber loss's quadratic range, so Q tends to the mean target).
         var options = new DqnOptions
         {
             MaxSteps = 3000, Seed = 2, HiddenLayers = [16], Gamma = 0.9, LearningStarts = 100, TrainFrequency = 1, TargetUpdateInterval = 50,
@@ -86,13 +92,13 @@ public sealed class DqnAgentTests
         var policy = new DqnAgent(options).Train(() => new TimeLimit<int>(new EndlessEnvironment(), 5));
 
         float[] values = policy.ActionValues([0.5f]);
-        Assert.IsGreaterThan(8.0, (double)values.Max(), $"Q = {string.Join(", ", values)}");
+        Assert.IsGreaterThan(0.8, (double)values.Max(), $"Q = {string.Join(", ", values)}");
     }
 
     [TestMethod]
     public void ThePolicyIsAnMLNetModelThatPlaysLikeTheAgentAfterSavingAndLoading()
     {
-        var policy = new DqnAgent(QuickCartPole(maxSteps: 2000)).Train(ClassicControl.CartPole);
+        var policy = Trained.Value;
         var context = new MLContext(seed: 1);
         var model = policy.CreateModel();
 
@@ -137,6 +143,74 @@ public sealed class DqnAgentTests
     }
 
     [TestMethod]
+    public void ASavedPolicyPlaysCartPoleInAProcessWithoutThisLibraryWithTheTrainedReturns()
+    {
+        var policy = Trained.Value;
+        const int Episodes = 4, Seed = 70;
+        double[] expected = [.. policy.Evaluate(ClassicControl.CartPole(), Episodes, Seed)];
+        string directory = Directory.CreateTempSubdirectory("mldx-cartpole-").FullName;
+        try
+        {
+            string modelPath = Path.Combine(directory, "policy.zip"), startsPath = Path.Combine(directory, "starts.csv");
+            var context = new MLContext(seed: 1);
+            context.Model.Save(policy.CreateModel(), policy.InputSchema(), modelPath);
+            File.WriteAllLines(startsPath, Enumerable.Range(Seed, Episodes).Select(seed =>
+            {
+                var environment = new CartPoleEnvironment();
+                environment.Reset(seed);
+                return string.Join(',', environment.State.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
+            }));
+
+            string loadCheck = typeof(DqnAgentTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "ModelLoadCheckPath").Value!;
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (string argument in new[] { loadCheck, "--play-cartpole", modelPath, startsPath })
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            Assert.IsTrue(process.WaitForExit(120_000), "the load-check program did not finish in time");
+            Assert.AreEqual(0, process.ExitCode, stderr.Result);
+            double[] played = [.. stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => double.Parse(l, CultureInfo.InvariantCulture))];
+
+            CollectionAssert.AreEqual(expected, played, $"trained {string.Join(", ", expected)}; played elsewhere {string.Join(", ", played)}");
+            Assert.IsGreaterThan(60.0, expected.Average(), "the episodes are long enough to tell policies apart");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [TestMethod]
+    public void ADuelingPolicyExportsToOnnxWithTheSameActionValues()
+    {
+        var policy = new DqnAgent(new DqnOptions
+        {
+            MaxSteps = 400, Seed = 3, Dueling = true, DoubleQ = true, HiddenLayers = [8], LearningStarts = 100, EvaluationFrequency = 400, EvaluationEpisodes = 1, IntraOpThreads = 1,
+        }).Train(ClassicControl.CartPole);
+        var context = new MLContext(seed: 1);
+        var model = policy.CreateModel();
+        var rows = Enumerable.Range(0, 20).Select(i => new ObservationRow { Observation = [i * 0.1f - 1, (float)Math.Sin(i), i * 0.01f, -0.5f] }).ToArray();
+
+        var scored = model.Transform(context.Data.LoadFromEnumerable(rows));
+        var values = scored.GetColumn<float[]>(DiscretePolicy.ActionValuesColumnName).ToArray();
+        var labels = scored.GetColumn<uint>("PredictedLabel").ToArray();
+
+        for (int i = 0; i < rows.Length; i++)
+        {
+            float[] expected = policy.ActionValues(rows[i].Observation);
+            Assert.AreEqual(expected[0], values[i][0], 1e-5f);
+            Assert.AreEqual(expected[1], values[i][1], 1e-5f);
+            Assert.AreEqual((uint)policy.Act(rows[i].Observation) + 1, labels[i]);
+        }
+
+        Assert.AreNotEqual(values[0][0], values[0][1], "the dueling head's advantages are not all equal");
+    }
+
+    [TestMethod]
     public void BadEnvironmentsAndOptionsFailWithClearErrors()
     {
         var continuous = Assert.ThrowsExactly<ArgumentException>(() => new DqnAgent(QuickCartPole(maxSteps: 10)).Train(() => new DiscretisedPendulum()));
@@ -176,7 +250,7 @@ public sealed class DqnAgentTests
         }
     }
 
-    /// <summary>One observation, reward 1 every step, never terminates.</summary>
+    /// <summary>One observation, reward 0.1 every step, never terminates.</summary>
     private sealed class EndlessEnvironment : IEnvironment<int>
     {
         public BoxSpace ObservationSpace { get; } = new(0f, 1f, 1);
@@ -185,7 +259,7 @@ public sealed class DqnAgentTests
 
         public ResetResult Reset(int? seed = null) => new([0.5f]);
 
-        public StepResult Step(int action) => new([0.5f], 1.0, false, false);
+        public StepResult Step(int action) => new([0.5f], 0.1, false, false);
     }
 
     /// <summary>Pendulum's continuous actions, under a discrete-looking name.</summary>
