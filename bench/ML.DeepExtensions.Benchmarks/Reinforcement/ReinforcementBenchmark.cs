@@ -1,0 +1,109 @@
+using System.CommandLine;
+using System.Diagnostics;
+using ML.DeepExtensions.Benchmarks.Reporting;
+using ML.DeepExtensions.Reinforcement;
+using ML.DeepExtensions.Training;
+
+namespace ML.DeepExtensions.Benchmarks.Reinforcement;
+
+/// <summary>
+/// Trains an agent with its rl-baselines3-zoo preset on a classic-control environment for a step
+/// budget, once per seed, and reports the final evaluation return (the last weights, on the
+/// evaluation seeds), the return of the kept best policy on fresh seeds, the environment steps
+/// to the first evaluation at the threshold, and environment steps per second of training
+/// (evaluations included).
+/// </summary>
+internal static class ReinforcementBenchmark
+{
+    public static Command Create()
+    {
+        var agent = new Option<string>("--agent") { Description = "dqn or ppo.", DefaultValueFactory = _ => "dqn" };
+        var environment = new Option<string>("--env") { Description = "CartPole, Acrobot, MountainCar or Pendulum (PPO only).", DefaultValueFactory = _ => "CartPole" };
+        var steps = new Option<long?>("--steps") { Description = "Environment steps per run (default: the zoo's budget of the preset)." };
+        var seeds = new Option<int>("--seeds") { Description = "Runs, with seeds 1..N.", DefaultValueFactory = _ => 5 }.AtLeast(1);
+        var evaluationFrequency = new Option<int>("--eval-frequency") { Description = "Evaluate every N environment steps.", DefaultValueFactory = _ => 2500 }.AtLeast(1);
+        var evaluationEpisodes = new Option<int>("--eval-episodes") { Description = "Episodes per evaluation.", DefaultValueFactory = _ => 10 }.AtLeast(1);
+        var threshold = new Option<double?>("--threshold") { Description = "Return that counts as solved (default: Gymnasium's reward threshold: CartPole 475, Acrobot -100, MountainCar -110; Pendulum -200)." };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (small MLPs run fastest on one).", DefaultValueFactory = _ => 1 }.AtLeast(1);
+        return BenchmarkCommand.Create("rl",
+            "Reinforcement learning: an agent with its zoo preset on a classic-control environment over N seeds (final and best-kept evaluation return, steps to threshold, environment steps/s).",
+            [agent, environment, steps, seeds, evaluationFrequency, evaluationEpisodes, threshold, threads],
+            parse => Run(parse.GetValue(agent)!, parse.GetValue(environment)!, parse.GetValue(steps), parse.GetValue(seeds),
+                parse.GetValue(evaluationFrequency), parse.GetValue(evaluationEpisodes), parse.GetValue(threshold), parse.GetValue(threads)));
+    }
+
+    public static BenchmarkReport Run(string agent, string environment, long? steps, int seeds, int evaluationFrequency, int evaluationEpisodes, double? threshold, int threads)
+    {
+        double solved = threshold ?? environment switch
+        {
+            "CartPole" => 475,
+            "Acrobot" => -100,
+            "MountainCar" => -110,
+            "Pendulum" => -200,
+            _ => throw new ArgumentException($"Unknown environment '{environment}': use CartPole, Acrobot, MountainCar or Pendulum."),
+        };
+
+        var final = new List<double>();
+        var best = new List<double>();
+        var toThreshold = new List<double>();
+        var rates = new List<double>();
+        long budget = 0;
+        for (int seed = 1; seed <= seeds; seed++)
+        {
+            var clock = Stopwatch.StartNew();
+            var (history, evaluateKept, spent) = Train(agent, environment, steps, seed, evaluationFrequency, evaluationEpisodes, threads);
+            clock.Stop();
+            budget = spent;
+            var returns = history["eval_return"];
+            var at = history["step"];
+            final.Add(returns[^1]);
+            best.Add(evaluateKept());
+            int first = returns.ToList().FindIndex(r => r >= solved);
+            toThreshold.Add(first < 0 ? double.NaN : at[first]);
+            rates.Add(spent / clock.Elapsed.TotalSeconds);
+            BenchmarkCommand.Progress($"seed {seed}: final {returns[^1]:F1}, best kept {best[^1]:F1}, threshold at {(first < 0 ? "never" : at[first].ToString("F0", System.Globalization.CultureInfo.InvariantCulture))}, {rates[^1]:F0} steps/s");
+        }
+
+        var table = new ReportTable(("Agent", false), ("Environment", false), ("Steps", true), ("Seeds", true), ("Final return (median)", true), ("Range", true),
+            ("Best kept, fresh seeds (median)", true), ("Steps to threshold (median)", true), ("Reached", true), ("Env steps/s (median)", true));
+        var reached = toThreshold.Where(double.IsFinite).ToList();
+        table.AddRow(agent, environment, budget.ToString(System.Globalization.CultureInfo.InvariantCulture), seeds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Statistics.Number(Statistics.Median(final), 1), Statistics.Range(final, 1), Statistics.Number(Statistics.Median(best), 1),
+            reached.Count == 0 ? "n/a" : Statistics.Number(Statistics.Median(reached), 0), $"{reached.Count}/{seeds}", Statistics.Number(Statistics.Median(rates), 0));
+        return new BenchmarkReport()
+            .Paragraph($"{agent} with its zoo preset on {environment}; evaluation every {evaluationFrequency} steps over {evaluationEpisodes} episodes (greedy / deterministic policy); threshold {solved}; {threads} libtorch thread(s).")
+            .Table(table)
+            .Bullets(
+                $"Final return: the last evaluation (the weights at the end of the budget). Best kept: the policy the agent returns (its best evaluation), played on 10 fresh seeds.",
+                $"Per-seed final returns: {Statistics.Runs(final, 1)}; steps to threshold: {string.Join(", ", toThreshold.Select(t => double.IsNaN(t) ? "never" : Statistics.Number(t, 0)))}.",
+                $"Env steps/s: environment steps of training over its wall time, evaluations included.");
+    }
+
+    private static (TrainingHistory History, Func<double> EvaluateKept, long Steps) Train(string agent, string environment, long? steps, int seed, int evaluationFrequency, int evaluationEpisodes, int threads)
+    {
+        switch (agent)
+        {
+            case "dqn":
+            {
+                Func<IEnvironment<int>> create = environment switch
+                {
+                    "CartPole" => ClassicControl.CartPole,
+                    "Acrobot" => ClassicControl.Acrobot,
+                    "MountainCar" => ClassicControl.MountainCar,
+                    _ => throw new ArgumentException($"DQN needs discrete actions: CartPole, Acrobot or MountainCar, not '{environment}'."),
+                };
+                var preset = environment switch { "CartPole" => DqnPreset.CartPole, "Acrobot" => DqnPreset.Acrobot, _ => DqnPreset.MountainCar };
+                var defaults = new DqnOptions(preset);
+                var options = new DqnOptions(preset)
+                {
+                    MaxSteps = steps ?? defaults.MaxSteps, Seed = seed, EvaluationFrequency = evaluationFrequency, EvaluationEpisodes = evaluationEpisodes, IntraOpThreads = threads,
+                };
+                var policy = new DqnAgent(options).Train(create);
+                return (policy.History, () => policy.Evaluate(create(), 10, 2_000_000).Average(), options.MaxSteps!.Value);
+            }
+
+            default:
+                throw new ArgumentException($"Unknown agent '{agent}': use dqn or ppo.");
+        }
+    }
+}
