@@ -32,6 +32,9 @@ public abstract class AgentOptions : TrainingOptions
     /// <summary>Stop when an evaluation's mean return reaches this value; null to spend the whole budget.</summary>
     public double? RewardThreshold { get; init; }
 
+    /// <summary>An episode longer than this that neither terminates nor is truncated is an error (an environment without a time limit would otherwise never end). Default 100,000.</summary>
+    public int MaxEpisodeSteps { get; init; } = EnvironmentChecker<int>.DefaultMaxEpisodeSteps;
+
     /// <summary>Keep the weights of the best evaluation (rather than the last) in the returned policy. Default true.</summary>
     public bool KeepBestPolicy { get; init; } = true;
 
@@ -46,6 +49,7 @@ public abstract class AgentOptions : TrainingOptions
             OptionChecks.Require(HiddenLayers[i] > 0, $"{nameof(HiddenLayers)}[{i}]", HiddenLayers[i], "must be positive");
         }
 
+        OptionChecks.Require(MaxEpisodeSteps > 0, nameof(MaxEpisodeSteps), MaxEpisodeSteps, "must be positive");
         OptionChecks.Require(EvaluationFrequency > 0, nameof(EvaluationFrequency), EvaluationFrequency, "must be positive");
         OptionChecks.Require(EvaluationEpisodes > 0, nameof(EvaluationEpisodes), EvaluationEpisodes, "must be positive");
         OptionChecks.Require(EvaluationSeed >= 0, nameof(EvaluationSeed), EvaluationSeed, "must be zero or positive");

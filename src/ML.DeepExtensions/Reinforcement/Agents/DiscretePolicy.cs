@@ -111,11 +111,13 @@ public sealed class DiscretePolicy
     /// <summary>The schema the model reads: one observation vector column.</summary>
     public DataViewSchema InputSchema(string observationColumnName = ObservationColumnName) => EmptyObservations(observationColumnName).Schema;
 
-    private IDataView EmptyObservations(string column)
+    private IDataView EmptyObservations(string column) => EmptyObservations(column, ObservationSize);
+
+    internal static IDataView EmptyObservations(string column, int size)
     {
         var definition = SchemaDefinition.Create(typeof(ObservationRow));
         definition[0].ColumnName = column;
-        definition[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, ObservationSize);
+        definition[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, size);
         return new MLContext(seed: 0).Data.LoadFromEnumerable(Array.Empty<ObservationRow>(), definition);
     }
 

@@ -54,9 +54,9 @@ public sealed class DqnAgent
         var o = Options;
         var run = new TrainingRun(o);
         int seed = run.Seed;
-        var environments = new VectorEnvironment<int>(_ => createEnvironment(), 1);
+        var environments = new VectorEnvironment<int>(_ => createEnvironment(), 1, o.MaxEpisodeSteps);
         var actions = AgentLoop.RequireDiscrete(environments.Environments[0], nameof(DqnAgent));
-        var evaluation = new EnvironmentChecker<int>(createEnvironment());
+        var evaluation = new EnvironmentChecker<int>(createEnvironment(), o.MaxEpisodeSteps);
         int observationSize = environments.ObservationSize;
         long maxSteps = o.MaxSteps!.Value;
 

@@ -9,19 +9,31 @@ namespace ML.DeepExtensions.Reinforcement;
 internal static class AgentNetworks
 {
     /// <summary>in → (Linear → ReLU)* → Linear(out), as SB3's MlpPolicy; with <paramref name="dueling"/> the last layer is a <see cref="DuelingHead"/>.</summary>
-    public static Sequential Mlp(int inputs, IReadOnlyList<int> hidden, int outputs, bool dueling = false)
+    public static Sequential Mlp(int inputs, IReadOnlyList<int> hidden, int outputs, bool dueling = false, bool tanh = false)
     {
         var layers = new List<(string, nn.Module<Tensor, Tensor>)>();
         int width = inputs;
         for (int i = 0; i < hidden.Count; i++)
         {
             layers.Add(($"linear{i}", nn.Linear(width, hidden[i])));
-            layers.Add(($"relu{i}", nn.ReLU()));
+            layers.Add(tanh ? ($"tanh{i}", nn.Tanh()) : ($"relu{i}", nn.ReLU()));
             width = hidden[i];
         }
 
         layers.Add(("output", dueling ? new DuelingHead(width, outputs) : nn.Linear(width, outputs)));
         return nn.Sequential(layers);
+    }
+
+    /// <summary>SB3's orthogonal initialisation of an actor-critic MLP: gain √2 for hidden layers, <paramref name="outputGain"/> for the last, zero biases.</summary>
+    public static void OrthogonalInit(Sequential network, double outputGain)
+    {
+        using var noGrad = no_grad();
+        var linears = network.modules().OfType<Linear>().ToList();
+        for (int i = 0; i < linears.Count; i++)
+        {
+            nn.init.orthogonal_(linears[i].weight!, i == linears.Count - 1 ? outputGain : Math.Sqrt(2));
+            linears[i].bias?.zero_();
+        }
     }
 
     /// <summary>Exports a network to a per-row graph: input <c>[inputs]</c> named <paramref name="inputName"/>, output <c>[outputs]</c> named <paramref name="outputName"/>.</summary>
@@ -31,7 +43,7 @@ internal static class AgentNetworks
         graph.AddInput(inputName, OnnxElementType.Float, inputs);
         var batch = graph.AddNode("Reshape", [inputName, graph.AddInitializer("batch_of_one", [1L, inputs], [2])], nameHint: "batch");
         graph.SetType(batch, new OnnxTensorType(OnnxElementType.Float, [1, inputs]));
-        var exporter = new OnnxModuleExporter().Register<DuelingHead>(DuelingHead.Export);
+        var exporter = new OnnxModuleExporter().Register<DuelingHead>(DuelingHead.Export).Register<ObservationNormalizer>(ObservationNormalizer.Export);
         var output = exporter.Export(graph, network, batch);
         var row = graph.AddNode("Reshape", [output, graph.AddInitializer("row", [(long)outputs], [1])], nameHint: "row");
         graph.AddOutput(row, outputName, OnnxElementType.Float, outputs);
