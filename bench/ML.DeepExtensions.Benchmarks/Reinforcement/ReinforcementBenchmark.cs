@@ -102,6 +102,36 @@ internal static class ReinforcementBenchmark
                 return (policy.History, () => policy.Evaluate(create(), 10, 2_000_000).Average(), options.MaxSteps!.Value);
             }
 
+            case "ppo" when environment == "Pendulum":
+            {
+                var options = new PpoOptions(PpoPreset.Pendulum)
+                {
+                    MaxSteps = steps ?? new PpoOptions(PpoPreset.Pendulum).MaxSteps, Seed = seed, EvaluationFrequency = evaluationFrequency, EvaluationEpisodes = evaluationEpisodes, IntraOpThreads = threads,
+                };
+                var policy = new PpoAgent(options).Train(ClassicControl.Pendulum);
+                return (policy.History, () => policy.Evaluate(ClassicControl.Pendulum(), 10, 2_000_000).Average(), (long)policy.History["step"][^1]);
+            }
+
+            case "ppo":
+            {
+                Func<IEnvironment<int>> create = environment switch
+                {
+                    "CartPole" => ClassicControl.CartPole,
+                    "Acrobot" => ClassicControl.Acrobot,
+                    "MountainCar" => ClassicControl.MountainCar,
+                    _ => throw new ArgumentException($"Unknown environment '{environment}'."),
+                };
+
+                // The zoo tunes PPO for CartPole only among the discrete classic-control tasks; the others start from its defaults.
+                var preset = environment == "CartPole" ? PpoPreset.CartPole : PpoPreset.Default;
+                var options = new PpoOptions(preset)
+                {
+                    MaxSteps = steps ?? new PpoOptions(preset).MaxSteps, Seed = seed, EvaluationFrequency = evaluationFrequency, EvaluationEpisodes = evaluationEpisodes, IntraOpThreads = threads,
+                };
+                var policy = new PpoAgent(options).Train(create);
+                return (policy.History, () => policy.Evaluate(create(), 10, 2_000_000).Average(), (long)policy.History["step"][^1]);
+            }
+
             default:
                 throw new ArgumentException($"Unknown agent '{agent}': use dqn or ppo.");
         }

@@ -18,7 +18,7 @@ public sealed class PpoAgentTests
         double trained = policy.Evaluate(ClassicControl.CartPole(), 10, seed: 500).Average();
         double random = AgentLoopProbe.PlayRandom(ClassicControl.CartPole(), new Pcg64(7), 10, seed: 500);
         Assert.IsGreaterThan(random * 4, trained, $"trained {trained} vs random {random}; history {string.Join(" | ", policy.History.Epochs.Select(e => e.ToString()))}");
-        Assert.AreEqual(4, policy.History.Epochs.Count);
+        CollectionAssert.AreEqual(new[] { 4000.0, 8000, 12000, 16000 }, policy.History["step"].ToArray(), "evaluations every 4000 environment steps (500 steps of 8 copies)");
     }
 
     [TestMethod]

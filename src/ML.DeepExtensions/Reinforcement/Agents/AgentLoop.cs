@@ -236,11 +236,11 @@ internal static class AgentEvaluation
     /// </summary>
     public static void EndPeriod<TAction>(
         TrainingRun run, AgentOptions options, AgentLoopState state, IEnvironment<TAction> evaluation,
-        Func<float[], TAction> act, nn.Module policy, TrainingLogs logs)
+        Func<float[], TAction> act, nn.Module policy, TrainingLogs logs, long environmentSteps)
     {
         var (returns, lengths) = AgentLoop.Play(evaluation, act, options.EvaluationEpisodes, options.EvaluationSeed);
         double mean = returns.Average();
-        logs["step"] = run.Step;
+        logs["step"] = environmentSteps;
         logs["eval_return"] = mean;
         logs["eval_return_std"] = Math.Sqrt(returns.Select(r => (r - mean) * (r - mean)).Average());
         logs["eval_length"] = lengths.Average();
@@ -260,13 +260,13 @@ internal static class AgentEvaluation
         if (mean > state.BestReturn)
         {
             state.BestReturn = mean;
-            state.BestStep = run.Step;
+            state.BestStep = environmentSteps;
             state.KeepBest(policy);
         }
 
         if (options.RewardThreshold is { } threshold && mean >= threshold && state.ThresholdStep is null)
         {
-            state.ThresholdStep = run.Step;
+            state.ThresholdStep = environmentSteps;
             run.StopTraining = true;
             run.History.StoppedEarly = true;
         }

@@ -118,7 +118,7 @@ public sealed class DqnAgent
             if (done % o.EvaluationFrequency == 0 || done == maxSteps)
             {
                 var logs = new TrainingLogs { ["epsilon"] = o.Epsilon(done, maxSteps) };
-                AgentEvaluation.EndPeriod(run, o, state, evaluation, a => actions.Start + Greedy(a), q, logs);
+                AgentEvaluation.EndPeriod(run, o, state, evaluation, a => actions.Start + Greedy(a), q, logs, done);
             }
         }
 

@@ -176,7 +176,7 @@ public sealed class PpoAgent
             if (done / o.EvaluationFrequency > before / o.EvaluationFrequency || done >= maxSteps)
             {
                 var logs = new TrainingLogs();
-                AgentEvaluation.EndPeriod(run, o, state, evaluation, Deterministic, network, logs);
+                AgentEvaluation.EndPeriod(run, o, state, evaluation, Deterministic, network, logs, done);
             }
         }
 
