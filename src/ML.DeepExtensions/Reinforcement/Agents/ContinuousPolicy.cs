@@ -87,7 +87,7 @@ public sealed class ContinuousPolicy
         graph.AddInput(observationColumnName, OnnxElementType.Float, ObservationSize);
         var batch = graph.AddNode("Reshape", [observationColumnName, graph.AddInitializer("batch_of_one", [1L, ObservationSize], [2])], nameHint: "batch");
         graph.SetType(batch, new OnnxTensorType(OnnxElementType.Float, [1, ObservationSize]));
-        var exporter = new OnnxModuleExporter().Register<ObservationNormalizer>(ObservationNormalizer.Export);
+        var exporter = AgentNetworks.Exporter();
         var mean = exporter.Export(graph, _network, batch);
         int size = ActionSpace.Size;
         var row = graph.AddNode("Reshape", [mean, graph.AddInitializer("row", [(long)size], [1])], nameHint: "row");

@@ -89,7 +89,7 @@ public sealed class DqnAgent
                 : Greedy(state.Observations);
             var result = environments.Step([actions.Start + action]);
             float[] next = result.FinalObservations[0] ?? result.Observations;
-            buffer.Add(state.Observations, action, result.Rewards[0], next, result.Terminated[0]);
+            buffer.Add(state.Observations, [action], result.Rewards[0], next, result.Terminated[0]);
             state.EpisodeReturns[0] += result.Rewards[0];
             if (result.Terminated[0] || result.Truncated[0])
             {
@@ -148,7 +148,7 @@ public sealed class DqnAgent
             targets = rewards + ((1 - terminated) * (float)Options.Gamma * bootstrap);
         }
 
-        var current = q.forward(observations).gather(1, actions.unsqueeze(1)).squeeze(1);
+        var current = q.forward(observations).gather(1, actions.to_type(ScalarType.Int64)).squeeze(1);
         var loss = nn.functional.smooth_l1_loss(current, targets);
         optimizer.zero_grad();
         loss.backward();

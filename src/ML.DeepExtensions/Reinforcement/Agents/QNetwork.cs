@@ -36,6 +36,12 @@ internal static class AgentNetworks
         }
     }
 
+    /// <summary>The exporter with the converters of the agents' own modules.</summary>
+    public static OnnxModuleExporter Exporter() => new OnnxModuleExporter()
+        .Register<DuelingHead>(DuelingHead.Export)
+        .Register<ObservationNormalizer>(ObservationNormalizer.Export)
+        .Register<ScaledActor>(SquashedGaussianActor.ExportScaled);
+
     /// <summary>Exports a network to a per-row graph: input <c>[inputs]</c> named <paramref name="inputName"/>, output <c>[outputs]</c> named <paramref name="outputName"/>.</summary>
     public static byte[] ExportPerRow(nn.Module network, int inputs, int outputs, string inputName, string outputName, string graphName)
     {
@@ -43,7 +49,7 @@ internal static class AgentNetworks
         graph.AddInput(inputName, OnnxElementType.Float, inputs);
         var batch = graph.AddNode("Reshape", [inputName, graph.AddInitializer("batch_of_one", [1L, inputs], [2])], nameHint: "batch");
         graph.SetType(batch, new OnnxTensorType(OnnxElementType.Float, [1, inputs]));
-        var exporter = new OnnxModuleExporter().Register<DuelingHead>(DuelingHead.Export).Register<ObservationNormalizer>(ObservationNormalizer.Export);
+        var exporter = Exporter();
         var output = exporter.Export(graph, network, batch);
         var row = graph.AddNode("Reshape", [output, graph.AddInitializer("row", [(long)outputs], [1])], nameHint: "row");
         graph.AddOutput(row, outputName, OnnxElementType.Float, outputs);
