@@ -17,13 +17,13 @@ internal static class ReinforcementBenchmark
 {
     public static Command Create()
     {
-        var agent = new Option<string>("--agent") { Description = "dqn or ppo.", DefaultValueFactory = _ => "dqn" };
-        var environment = new Option<string>("--env") { Description = "CartPole, Acrobot, MountainCar or Pendulum (PPO only).", DefaultValueFactory = _ => "CartPole" };
+        var agent = new Option<string>("--agent") { Description = "dqn, ppo, a2c or sac.", DefaultValueFactory = _ => "dqn" };
+        var environment = new Option<string>("--env") { Description = "CartPole, Acrobot, MountainCar (dqn, ppo, a2c); Pendulum (ppo, sac); MountainCarContinuous (sac).", DefaultValueFactory = _ => "CartPole" };
         var steps = new Option<long?>("--steps") { Description = "Environment steps per run (default: the zoo's budget of the preset)." };
         var seeds = new Option<int>("--seeds") { Description = "Runs, with seeds 1..N.", DefaultValueFactory = _ => 5 }.AtLeast(1);
         var evaluationFrequency = new Option<int>("--eval-frequency") { Description = "Evaluate every N environment steps.", DefaultValueFactory = _ => 2500 }.AtLeast(1);
         var evaluationEpisodes = new Option<int>("--eval-episodes") { Description = "Episodes per evaluation.", DefaultValueFactory = _ => 10 }.AtLeast(1);
-        var threshold = new Option<double?>("--threshold") { Description = "Return that counts as solved (default: Gymnasium's reward threshold: CartPole 475, Acrobot -100, MountainCar -110; Pendulum -200)." };
+        var threshold = new Option<double?>("--threshold") { Description = "Return that counts as solved (default: Gymnasium's reward threshold: CartPole 475, Acrobot -100, MountainCar -110, MountainCarContinuous 90; Pendulum -200)." };
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (small MLPs run fastest on one).", DefaultValueFactory = _ => 1 }.AtLeast(1);
         return BenchmarkCommand.Create("rl",
             "Reinforcement learning: an agent with its zoo preset on a classic-control environment over N seeds (final and best-kept evaluation return, steps to threshold, environment steps/s).",
@@ -40,7 +40,8 @@ internal static class ReinforcementBenchmark
             "Acrobot" => -100,
             "MountainCar" => -110,
             "Pendulum" => -200,
-            _ => throw new ArgumentException($"Unknown environment '{environment}': use CartPole, Acrobot, MountainCar or Pendulum."),
+            "MountainCarContinuous" => 90,
+            _ => throw new ArgumentException($"Unknown environment '{environment}': use CartPole, Acrobot, MountainCar, Pendulum or MountainCarContinuous."),
         };
 
         var final = new List<double>();
@@ -132,8 +133,42 @@ internal static class ReinforcementBenchmark
                 return (policy.History, () => policy.Evaluate(create(), 10, 2_000_000).Average(), (long)policy.History["step"][^1]);
             }
 
+            case "a2c":
+            {
+                Func<IEnvironment<int>> create = environment switch
+                {
+                    "CartPole" => ClassicControl.CartPole,
+                    "Acrobot" => ClassicControl.Acrobot,
+                    "MountainCar" => ClassicControl.MountainCar,
+                    _ => throw new ArgumentException($"The a2c benchmark runs the discrete environments, not '{environment}'."),
+                };
+                var preset = environment == "CartPole" ? A2cPreset.CartPole : A2cPreset.Default;
+                var options = new A2cOptions(preset)
+                {
+                    MaxSteps = steps ?? new A2cOptions(preset).MaxSteps, Seed = seed, EvaluationFrequency = evaluationFrequency, EvaluationEpisodes = evaluationEpisodes, IntraOpThreads = threads,
+                };
+                var policy = new A2cAgent(options).Train(create);
+                return (policy.History, () => policy.Evaluate(create(), 10, 2_000_000).Average(), (long)policy.History["step"][^1]);
+            }
+
+            case "sac":
+            {
+                var (create, preset) = environment switch
+                {
+                    "Pendulum" => ((Func<IEnvironment<float[]>>)ClassicControl.Pendulum, SacPreset.Pendulum),
+                    "MountainCarContinuous" => (ClassicControl.MountainCarContinuous, SacPreset.MountainCarContinuous),
+                    _ => throw new ArgumentException($"SAC needs continuous actions: Pendulum or MountainCarContinuous, not '{environment}'."),
+                };
+                var options = new SacOptions(preset)
+                {
+                    MaxSteps = steps ?? new SacOptions(preset).MaxSteps, Seed = seed, EvaluationFrequency = evaluationFrequency, EvaluationEpisodes = evaluationEpisodes, IntraOpThreads = threads,
+                };
+                var policy = new SacAgent(options).Train(create);
+                return (policy.History, () => policy.Evaluate(create(), 10, 2_000_000).Average(), options.MaxSteps!.Value);
+            }
+
             default:
-                throw new ArgumentException($"Unknown agent '{agent}': use dqn or ppo.");
+                throw new ArgumentException($"Unknown agent '{agent}': use dqn, ppo, a2c or sac.");
         }
     }
 }
