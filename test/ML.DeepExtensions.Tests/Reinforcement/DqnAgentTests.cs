@@ -101,6 +101,7 @@ public sealed class DqnAgentTests
         var policy = Trained.Value;
         var context = new MLContext(seed: 1);
         var model = policy.CreateModel();
+        using var disposeModel = model as IDisposable;
 
         using var stream = new MemoryStream();
         context.Model.Save(model, policy.InputSchema(), stream);
@@ -153,7 +154,9 @@ public sealed class DqnAgentTests
         {
             string modelPath = Path.Combine(directory, "policy.zip"), startsPath = Path.Combine(directory, "starts.csv");
             var context = new MLContext(seed: 1);
-            context.Model.Save(policy.CreateModel(), policy.InputSchema(), modelPath);
+            var model = policy.CreateModel();
+            using var disposeModel = model as IDisposable;
+            context.Model.Save(model, policy.InputSchema(), modelPath);
             File.WriteAllLines(startsPath, Enumerable.Range(Seed, Episodes).Select(seed =>
             {
                 var environment = new CartPoleEnvironment();
@@ -193,6 +196,7 @@ public sealed class DqnAgentTests
         }).Train(ClassicControl.CartPole);
         var context = new MLContext(seed: 1);
         var model = policy.CreateModel();
+        using var disposeModel = model as IDisposable;
         var rows = Enumerable.Range(0, 20).Select(i => new ObservationRow { Observation = [i * 0.1f - 1, (float)Math.Sin(i), i * 0.01f, -0.5f] }).ToArray();
 
         var scored = model.Transform(context.Data.LoadFromEnumerable(rows));

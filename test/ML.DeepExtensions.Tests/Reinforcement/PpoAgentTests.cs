@@ -64,6 +64,7 @@ public sealed class PpoAgentTests
         Assert.IsTrue(policy.History["eval_return"].All(double.IsFinite));
         var context = new MLContext(seed: 1);
         var model = policy.CreateModel();
+        using var disposeModel = model as IDisposable;
         using var stream = new MemoryStream();
         context.Model.Save(model, policy.InputSchema(), stream);
         stream.Position = 0;

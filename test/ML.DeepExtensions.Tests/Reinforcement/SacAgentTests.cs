@@ -25,7 +25,9 @@ public sealed class SacAgentTests
 
         var context = new MLContext(seed: 1);
         var rows = Enumerable.Range(0, 20).Select(i => new PpoAgentTests.PendulumRow { Observation = [(float)Math.Cos(i), (float)Math.Sin(i), (i - 10) * 0.7f] }).ToArray();
-        var actions = policy.CreateModel().Transform(context.Data.LoadFromEnumerable(rows)).GetColumn<float[]>(ContinuousPolicy.ActionColumnName).ToArray();
+        var model = policy.CreateModel();
+        using var disposeModel = model as IDisposable;
+        var actions = model.Transform(context.Data.LoadFromEnumerable(rows)).GetColumn<float[]>(ContinuousPolicy.ActionColumnName).ToArray();
         for (int i = 0; i < rows.Length; i++)
         {
             Assert.AreEqual(policy.Act(rows[i].Observation)[0], actions[i][0], 1e-5f);

@@ -15,7 +15,7 @@ namespace ML.DeepExtensions.Reinforcement;
 /// <list type="table">
 /// <item><term>Input column</term><description><c>Observation</c>: Vector&lt;Single, n&gt;, n = the observation size.</description></item>
 /// <item><term>Output columns</term><description><c>ActionValues</c>: Vector&lt;Single, k&gt; (the network's output per action);
-/// <c>PredictedLabel</c>: the greedy action as a key (key value <c>a − Start + 1</c>, its text value the action).</description></item>
+/// <c>PredictedLabel</c>: the greedy action as a key (key value <c>a − Start + 1</c>).</description></item>
 /// <item><term>ONNX export</term><description>Yes: the model is an ONNX graph inside ML.NET's OnnxTransformer; it loads in a process without this library.</description></item>
 /// <item><term>Deterministic</term><description>Yes: argmax, the first action on ties.</description></item>
 /// </list>
