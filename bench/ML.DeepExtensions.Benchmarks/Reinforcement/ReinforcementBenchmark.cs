@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using ML.DeepExtensions.Benchmarks.Reporting;
 using ML.DeepExtensions.Reinforcement;
 using ML.DeepExtensions.Training;
@@ -49,10 +51,11 @@ internal static class ReinforcementBenchmark
         var toThreshold = new List<double>();
         var rates = new List<double>();
         long budget = 0;
+        double inference = double.NaN;
         for (int seed = 1; seed <= seeds; seed++)
         {
             var clock = Stopwatch.StartNew();
-            var (history, evaluateKept, spent) = Train(agent, environment, steps, seed, evaluationFrequency, evaluationEpisodes, threads);
+            var (history, evaluateKept, spent, model) = Train(agent, environment, steps, seed, evaluationFrequency, evaluationEpisodes, threads);
             clock.Stop();
             budget = spent;
             var returns = history["eval_return"];
@@ -62,6 +65,11 @@ internal static class ReinforcementBenchmark
             int first = returns.ToList().FindIndex(r => r >= solved);
             toThreshold.Add(first < 0 ? double.NaN : at[first]);
             rates.Add(spent / clock.Elapsed.TotalSeconds);
+            if (seed == 1)
+            {
+                inference = PolicyInference(model);
+            }
+
             BenchmarkCommand.Progress($"seed {seed}: final {returns[^1]:F1}, best kept {best[^1]:F1}, threshold at {(first < 0 ? "never" : at[first].ToString("F0", System.Globalization.CultureInfo.InvariantCulture))}, {rates[^1]:F0} steps/s");
         }
 
@@ -77,10 +85,43 @@ internal static class ReinforcementBenchmark
             .Bullets(
                 $"Final return: the last evaluation (the weights at the end of the budget). Best kept: the policy the agent returns (its best evaluation), played on 10 fresh seeds.",
                 $"Per-seed final returns: {Statistics.Runs(final, 1)}; steps to threshold: {string.Join(", ", toThreshold.Select(t => double.IsNaN(t) ? "never" : Statistics.Number(t, 0)))}.",
-                $"Env steps/s: environment steps of training over its wall time, evaluations included.");
+                $"Env steps/s: environment steps of training over its wall time, evaluations included.",
+                $"Policy inference (seed 1's saved model, ML.NET Transform over {InferenceRows} observations in an IDataView): {Statistics.Number(inference, 0)} observations/s.");
     }
 
-    private static (TrainingHistory History, Func<double> EvaluateKept, long Steps) Train(string agent, string environment, long? steps, int seed, int evaluationFrequency, int evaluationEpisodes, int threads)
+    private const int InferenceRows = 20_000;
+
+    /// <summary>Observations per second through the policy's ML.NET model (its OnnxTransformer scores row by row), reading a Transform of an in-memory IDataView (median of 3).</summary>
+    private static double PolicyInference(Func<(ITransformer Model, int ObservationSize)> create)
+    {
+        var (model, size) = create();
+        var context = new MLContext(seed: 1);
+        var random = new Random(1);
+        var rows = Enumerable.Range(0, InferenceRows).Select(_ => new ObservationRow { Observation = [.. Enumerable.Range(0, size).Select(_ => (float)(random.NextDouble() - 0.5))] }).ToArray();
+        var definition = SchemaDefinition.Create(typeof(ObservationRow));
+        definition[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, size);
+        var data = context.Data.LoadFromEnumerable(rows, definition);
+        var rates = new List<double>();
+        for (int round = 0; round < 3; round++)
+        {
+            var clock = Stopwatch.StartNew();
+            var scored = model.Transform(data);
+            string column = scored.Schema.GetColumnOrNull("PredictedLabel") is { } label ? label.Name : ContinuousPolicy.ActionColumnName;
+            using (var cursor = scored.GetRowCursor([scored.Schema[column]]))
+            {
+                while (cursor.MoveNext())
+                {
+                }
+            }
+
+            rates.Add(InferenceRows / clock.Elapsed.TotalSeconds);
+        }
+
+        (model as IDisposable)?.Dispose();
+        return Statistics.Median(rates);
+    }
+
+    private static (TrainingHistory History, Func<double> EvaluateKept, long Steps, Func<(ITransformer Model, int ObservationSize)> Model) Train(string agent, string environment, long? steps, int seed, int evaluationFrequency, int evaluationEpisodes, int threads)
     {
         switch (agent)
         {
@@ -100,7 +141,7 @@ internal static class ReinforcementBenchmark
                     MaxSteps = steps ?? defaults.MaxSteps, Seed = seed, EvaluationFrequency = evaluationFrequency, EvaluationEpisodes = evaluationEpisodes, IntraOpThreads = threads,
                 };
                 var policy = new DqnAgent(options).Train(create);
-                return (policy.History, () => policy.Evaluate(create(), 10, 2_000_000).Average(), options.MaxSteps!.Value);
+                return (policy.History, () => policy.Evaluate(create(), 10, 2_000_000).Average(), options.MaxSteps!.Value, () => (policy.CreateModel(), policy.ObservationSize));
             }
 
             case "ppo" when environment == "Pendulum":
@@ -110,7 +151,7 @@ internal static class ReinforcementBenchmark
                     MaxSteps = steps ?? new PpoOptions(PpoPreset.Pendulum).MaxSteps, Seed = seed, EvaluationFrequency = evaluationFrequency, EvaluationEpisodes = evaluationEpisodes, IntraOpThreads = threads,
                 };
                 var policy = new PpoAgent(options).Train(ClassicControl.Pendulum);
-                return (policy.History, () => policy.Evaluate(ClassicControl.Pendulum(), 10, 2_000_000).Average(), (long)policy.History["step"][^1]);
+                return (policy.History, () => policy.Evaluate(ClassicControl.Pendulum(), 10, 2_000_000).Average(), (long)policy.History["step"][^1], () => (policy.CreateModel(), policy.ObservationSize));
             }
 
             case "ppo":
@@ -130,7 +171,7 @@ internal static class ReinforcementBenchmark
                     MaxSteps = steps ?? new PpoOptions(preset).MaxSteps, Seed = seed, EvaluationFrequency = evaluationFrequency, EvaluationEpisodes = evaluationEpisodes, IntraOpThreads = threads,
                 };
                 var policy = new PpoAgent(options).Train(create);
-                return (policy.History, () => policy.Evaluate(create(), 10, 2_000_000).Average(), (long)policy.History["step"][^1]);
+                return (policy.History, () => policy.Evaluate(create(), 10, 2_000_000).Average(), (long)policy.History["step"][^1], () => (policy.CreateModel(), policy.ObservationSize));
             }
 
             case "a2c":
@@ -148,7 +189,7 @@ internal static class ReinforcementBenchmark
                     MaxSteps = steps ?? new A2cOptions(preset).MaxSteps, Seed = seed, EvaluationFrequency = evaluationFrequency, EvaluationEpisodes = evaluationEpisodes, IntraOpThreads = threads,
                 };
                 var policy = new A2cAgent(options).Train(create);
-                return (policy.History, () => policy.Evaluate(create(), 10, 2_000_000).Average(), (long)policy.History["step"][^1]);
+                return (policy.History, () => policy.Evaluate(create(), 10, 2_000_000).Average(), (long)policy.History["step"][^1], () => (policy.CreateModel(), policy.ObservationSize));
             }
 
             case "sac":
@@ -164,11 +205,17 @@ internal static class ReinforcementBenchmark
                     MaxSteps = steps ?? new SacOptions(preset).MaxSteps, Seed = seed, EvaluationFrequency = evaluationFrequency, EvaluationEpisodes = evaluationEpisodes, IntraOpThreads = threads,
                 };
                 var policy = new SacAgent(options).Train(create);
-                return (policy.History, () => policy.Evaluate(create(), 10, 2_000_000).Average(), options.MaxSteps!.Value);
+                return (policy.History, () => policy.Evaluate(create(), 10, 2_000_000).Average(), options.MaxSteps!.Value, () => (policy.CreateModel(), policy.ObservationSize));
             }
 
             default:
                 throw new ArgumentException($"Unknown agent '{agent}': use dqn, ppo, a2c or sac.");
         }
     }
+}
+
+/// <summary>One observation row of the inference measurement.</summary>
+internal sealed class ObservationRow
+{
+    public float[] Observation { get; set; } = [];
 }
