@@ -139,6 +139,46 @@ public sealed class OfflineLearnerTests
         Assert.Contains("Row 7", action.Message);
     }
 
+    [TestMethod]
+    public void ConservativeQLearningResumedFromAStepCheckpointEqualsAnUninterruptedRun()
+    {
+        var context = new MLContext(seed: 1);
+        var logs = context.Data.LoadFromEnumerable(Log(3, out _));
+        string directory = Directory.CreateTempSubdirectory("mldx-cql-").FullName;
+        try
+        {
+            OfflineOptions Options(string? resume = null, bool stop = false) => new()
+            {
+                MaxSteps = 300, Seed = 2, BatchSize = 32, HiddenLayers = [16], TargetUpdateInterval = 50, IntraOpThreads = 1, ResumeFromCheckpoint = resume,
+                Callbacks = stop ? [new StopAt(120)] : [], Checkpoints = stop ? new ML.DeepExtensions.Training.CheckpointOptions { Directory = directory, EveryEpochs = 0, EverySteps = 120 } : null,
+            };
+
+            var uninterrupted = new OfflineLearner(Options()).TrainConservativeQ(logs);
+            new OfflineLearner(Options(stop: true)).TrainConservativeQ(logs);
+            var resumed = new OfflineLearner(Options(resume: Directory.GetFiles(directory).Single())).TrainConservativeQ(logs);
+
+            CollectionAssert.AreEqual(
+                uninterrupted.Network.parameters().SelectMany(p => p.detach().data<float>().ToArray()).ToArray(),
+                resumed.Network.parameters().SelectMany(p => p.detach().data<float>().ToArray()).ToArray());
+            CollectionAssert.AreEqual(uninterrupted.History["loss"].ToArray(), resumed.History["loss"].ToArray());
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private sealed class StopAt(long step) : ML.DeepExtensions.Training.ITrainingCallback
+    {
+        public void OnBatchEnd(ML.DeepExtensions.Training.TrainingRun run, long globalStep, ML.DeepExtensions.Training.TrainingLogs logs)
+        {
+            if (globalStep + 1 >= step)
+            {
+                run.StopTraining = true;
+            }
+        }
+    }
+
     public sealed class NarrowTransition
     {
         [VectorType(4)]
