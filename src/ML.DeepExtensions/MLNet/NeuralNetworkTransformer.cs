@@ -13,14 +13,21 @@ namespace ML.DeepExtensions.MLNet;
 /// scores in a process that never references ML.DeepExtensions. In memory this object also
 /// keeps the TorchSharp network and the training history.
 /// </summary>
-public sealed class NeuralNetworkTransformer : ITransformer
+/// <remarks>
+/// Dispose it (or the <c>TransformerChain</c> that holds it) when done: its OnnxTransformer reads
+/// the ONNX model from a file in the temp folder, deleted on Dispose, and the TorchSharp network
+/// holds native memory.
+/// </remarks>
+public sealed class NeuralNetworkTransformer : ITransformer, IDisposable
 {
+    private readonly OnnxScoring _onnxScoring;
     private readonly ITransformer _scoring;
     private readonly byte[] _onnxModel;
 
-    internal NeuralNetworkTransformer(ITransformer scoring, byte[] onnxModel, torch.nn.Module<torch.Tensor, torch.Tensor> network, NetworkDescription description, TrainingHistory history, string featureColumn)
+    internal NeuralNetworkTransformer(OnnxScoring scoring, byte[] onnxModel, torch.nn.Module<torch.Tensor, torch.Tensor> network, NetworkDescription description, TrainingHistory history, string featureColumn)
     {
-        _scoring = scoring;
+        _onnxScoring = scoring;
+        _scoring = scoring.Transformer;
         _onnxModel = onnxModel;
         Network = network;
         Description = description;
@@ -96,4 +103,11 @@ public sealed class NeuralNetworkTransformer : ITransformer
 
     /// <summary>Saves the scoring chain: the model zip then holds only ML.NET's own transformers.</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => _scoring.Save(ctx);
+
+    /// <summary>Frees the ONNX Runtime session, deletes the temp copy of the ONNX model, and frees the TorchSharp network.</summary>
+    public void Dispose()
+    {
+        _onnxScoring.Dispose();
+        Network.Dispose();
+    }
 }

@@ -15,7 +15,7 @@ internal static class OnnxScoringChain
     /// <param name="rawColumn">The graph's output name: the network's raw output vector.</param>
     /// <param name="data">Data with the training schema (not read; estimators need it to bind columns).</param>
     /// <param name="scorer">Creates the task's scorer over the ONNX-scored data.</param>
-    public static ITransformer Build(byte[] onnxModel, string inputColumn, string rawColumn, IDataView data, Func<IDataView, ITransformer> scorer) =>
+    public static OnnxScoring Build(byte[] onnxModel, string inputColumn, string rawColumn, IDataView data, Func<IDataView, ITransformer> scorer) =>
         Build(onnxModel, [OnnxInput.Column(inputColumn)], [rawColumn], data, scorer, dropAfterScoring: [rawColumn]);
 
     /// <summary>
@@ -29,7 +29,7 @@ internal static class OnnxScoringChain
     /// <param name="data">Data with the input schema (not read).</param>
     /// <param name="scorer">The task's scorer over the ONNX-scored data, or null to keep the graph's outputs as they are.</param>
     /// <param name="dropAfterScoring">Output columns to drop at the end (raw outputs a scorer has consumed).</param>
-    public static ITransformer Build(
+    public static OnnxScoring Build(
         byte[] onnxModel, IReadOnlyList<OnnxInput> inputs, IReadOnlyList<string> outputs, IDataView data,
         Func<IDataView, ITransformer>? scorer = null, IReadOnlyList<string>? dropAfterScoring = null)
     {
@@ -47,7 +47,20 @@ internal static class OnnxScoringChain
             helperColumns.Add(input.GraphInput);
         }
 
-        var onnx = CreateOnnxTransformer(context, onnxModel, [.. outputs], [.. inputs.Select(i => i.GraphInput)], current);
+        // From a file this chain owns: ML.NET 5 never deletes the temp copy it makes of model bytes
+        // (its OnnxModel closes the file on Dispose but leaves it), so every Fit would leave one behind.
+        var modelFile = TempModelFile.Write(onnxModel);
+        Microsoft.ML.Transforms.Onnx.OnnxTransformer onnx;
+        try
+        {
+            onnx = context.Transforms.ApplyOnnxModel([.. outputs], [.. inputs.Select(i => i.GraphInput)], modelFile.Path).Fit(current);
+        }
+        catch
+        {
+            modelFile.Dispose();
+            throw;
+        }
+
         parts.Add(onnx);
         current = onnx.Transform(current);
         if (scorer is not null)
@@ -63,41 +76,7 @@ internal static class OnnxScoringChain
             parts.Add(context.Transforms.DropColumns(drop).Fit(current));
         }
 
-        return new TransformerChain<ITransformer>([.. parts]);
-    }
-
-    /// <summary>
-    /// ApplyOnnxModel over the bytes, retried once when ONNX Runtime rejects the file as an ORT-format
-    /// model. ML.NET 5 writes the bytes to a temp file named by Path.GetRandomFileName(), whose random
-    /// extension is ".ort" about once in 32,768 loads; ONNX Runtime then parses the ONNX protobuf as its
-    /// own flatbuffer format and fails verification (dotnet/machinelearning#7339). A new name fixes it.
-    /// </summary>
-    private static Microsoft.ML.Transforms.Onnx.OnnxTransformer CreateOnnxTransformer(MLContext context, byte[] onnxModel, string[] outputColumns, string[] inputColumns, IDataView data)
-    {
-        for (int attempt = 1; ; attempt++)
-        {
-            try
-            {
-                using var modelBytes = new MemoryStream(onnxModel, writable: false);
-                return context.Transforms.ApplyOnnxModel(outputColumns, inputColumns, modelBytes).Fit(data);
-            }
-            catch (InvalidOperationException e) when (attempt < 3 && IsOrtFormatMisread(e))
-            {
-            }
-        }
-    }
-
-    internal static bool IsOrtFormatMisread(Exception e)
-    {
-        for (Exception? current = e; current is not null; current = current.InnerException)
-        {
-            if (current.Message.Contains("ORT model verification failed", StringComparison.Ordinal))
-            {
-                return true;
-            }
-        }
-
-        return false;
+        return new OnnxScoring(new TransformerChain<ITransformer>([.. parts]), modelFile);
     }
 }
 
@@ -115,4 +94,62 @@ internal sealed record OnnxInput(string GraphInput, string SourceColumn)
 
     /// <summary>A key column converted to its UInt32 key values for the graph input <c>{column}.keys</c> (the graph casts them to Int64).</summary>
     public static OnnxInput KeyValues(string column) => new($"{column}.keys", column);
+}
+
+/// <summary>An ML.NET scoring chain and the ONNX file its OnnxTransformer reads; disposing frees both.</summary>
+/// <param name="Transformer">The chain of ML.NET's own transformers (what gets saved).</param>
+/// <param name="ModelFile">The chain's model file in the temp folder.</param>
+internal sealed record OnnxScoring(ITransformer Transformer, TempModelFile ModelFile) : IDisposable
+{
+    /// <summary>Disposes the chain (ONNX Runtime closes the file), then deletes the file.</summary>
+    public void Dispose()
+    {
+        (Transformer as IDisposable)?.Dispose();
+        ModelFile.Dispose();
+    }
+}
+
+/// <summary>
+/// An ONNX model written to a new file in the temp folder, deleted on Dispose. The name ends in
+/// ".tmp": ML.NET's own temp names have a random extension that is ".ort" about once in 32,768
+/// loads, which makes ONNX Runtime parse the file as its flatbuffer format (dotnet/machinelearning#7339).
+/// </summary>
+internal sealed class TempModelFile : IDisposable
+{
+    private TempModelFile(string path) => Path = path;
+
+    /// <summary>The file's full path.</summary>
+    public string Path { get; }
+
+    /// <summary>Writes <paramref name="bytes"/> to a new temp file.</summary>
+    public static TempModelFile Write(byte[] bytes)
+    {
+        string path = System.IO.Path.GetTempFileName();
+        try
+        {
+            File.WriteAllBytes(path, bytes);
+        }
+        catch
+        {
+            File.Delete(path);
+            throw;
+        }
+
+        return new TempModelFile(path);
+    }
+
+    /// <summary>Deletes the file; a file still held open elsewhere (Windows) is left to the temp folder's cleanup.</summary>
+    public void Dispose()
+    {
+        try
+        {
+            File.Delete(Path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
 }

@@ -39,9 +39,12 @@ public sealed class BatchScorer : ITransformer, IDisposable
     private readonly Dictionary<int, BatchedSession> _sessions = [];
     private readonly Dictionary<int, ScorerStage> _stages = [];
 
-    internal BatchScorer(ModelNetworks networks, BatchScorerOptions options)
+    private readonly bool _ownsModel;
+
+    internal BatchScorer(ModelNetworks networks, BatchScorerOptions options, bool ownsModel = false)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _ownsModel = ownsModel;
         options.Validate();
         _model = networks.Model;
         _leaves = networks.Leaves;
@@ -127,9 +130,18 @@ public sealed class BatchScorer : ITransformer, IDisposable
 
     private bool _disposed;
 
-    /// <summary>Frees the ONNX Runtime sessions. Data views returned by <see cref="Transform"/> must not be read afterwards.</summary>
+    /// <summary>
+    /// Frees the ONNX Runtime sessions, and a model the scorer loaded from a path (with the temp
+    /// copies ML.NET made of its ONNX graphs). Data views returned by <see cref="Transform"/> must
+    /// not be read afterwards.
+    /// </summary>
     public void Dispose()
     {
+        if (_ownsModel && !_disposed)
+        {
+            MLNet.LoadedModelFiles.DisposeAndDelete(_model);
+        }
+
         _disposed = true;
         foreach (var session in _sessions.Values)
         {

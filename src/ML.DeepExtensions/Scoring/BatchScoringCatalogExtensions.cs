@@ -21,7 +21,7 @@ public static class BatchScoringCatalogExtensions
         return new BatchScorer(ModelNetworks.Find(model), options ?? new BatchScorerOptions());
     }
 
-    /// <summary>Loads a saved model zip and creates a batch scorer for it.</summary>
+    /// <summary>Loads a saved model zip and creates a batch scorer for it; disposing the scorer frees the loaded model.</summary>
     /// <param name="catalog">The model operations catalog.</param>
     /// <param name="modelPath">The zip written by <c>Model.Save</c>.</param>
     /// <param name="inputSchema">The input schema saved with the model (null when it was saved without one).</param>
@@ -34,7 +34,15 @@ public static class BatchScoringCatalogExtensions
         ArgumentNullException.ThrowIfNull(catalog);
         var (model, schema, bytes) = SavedModels.Load(catalog, modelPath);
         inputSchema = schema;
-        return new BatchScorer(ModelNetworks.Find(model, bytes), options ?? new BatchScorerOptions());
+        try
+        {
+            return new BatchScorer(ModelNetworks.Find(model, bytes), options ?? new BatchScorerOptions(), ownsModel: true);
+        }
+        catch
+        {
+            MLNet.LoadedModelFiles.DisposeAndDelete(model);
+            throw;
+        }
     }
 
     /// <summary>

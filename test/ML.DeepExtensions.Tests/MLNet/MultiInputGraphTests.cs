@@ -38,8 +38,8 @@ public sealed class MultiInputGraphTests
         var tokenized = tokens.Transform(context.Data.LoadFromEnumerable(test));
         Assert.IsTrue(tokenized.Schema["Tokens"].Type is VectorDataViewType { IsKnownSize: false, ItemType: KeyDataViewType }, "ML.NET's token keys are a variable-size key vector");
 
-        var network = OnnxScoringChain.Build(TwoInputGraph(), [OnnxInput.KeyValues("Tokens"), OnnxInput.Column("Numbers")], ["Score", "Embedding"], tokenized);
-        var model = tokens.Append(network);
+        using var network = OnnxScoringChain.Build(TwoInputGraph(), [OnnxInput.KeyValues("Tokens"), OnnxInput.Column("Numbers")], ["Score", "Embedding"], tokenized);
+        var model = tokens.Append(network.Transformer);
 
         var keys = tokenized.GetColumn<VBuffer<uint>>("Tokens").Select(v => v.DenseValues().ToArray()).ToArray();
         Assert.Contains(0u, keys[1], "'zebra' is not in the vocabulary: ML.NET's missing key 0");
@@ -72,13 +72,13 @@ public sealed class MultiInputGraphTests
         var data = context.Data.LoadFromEnumerable(rows);
         Assert.IsTrue(data.Schema["Ids"].Type is VectorDataViewType { IsKnownSize: false, ItemType: var item } && item == NumberDataViewType.Int64);
 
-        var model = OnnxScoringChain.Build(TwoInputGraph(OnnxElementType.Int64, "Ids"), [OnnxInput.Column("Ids"), OnnxInput.Column("Numbers")], ["Score"], data);
+        using var model = OnnxScoringChain.Build(TwoInputGraph(OnnxElementType.Int64, "Ids"), [OnnxInput.Column("Ids"), OnnxInput.Column("Numbers")], ["Score"], data);
 
         // Ids are key values here too: 1-based, 0 for the unknown row.
         var expected = rows.Select(r => Reference(r.Ids.Select(i => (uint)i).ToArray(), r.Numbers)).ToArray();
-        AssertClose(expected, model.Transform(data).GetColumn<float[]>("Score").ToArray());
+        AssertClose(expected, model.Transformer.Transform(data).GetColumn<float[]>("Score").ToArray());
         using var stream = new MemoryStream();
-        context.Model.Save(model, data.Schema, stream);
+        context.Model.Save(model.Transformer, data.Schema, stream);
         stream.Position = 0;
         AssertClose(expected, new MLContext().Model.Load(stream, out _).Transform(data).GetColumn<float[]>("Score").ToArray());
     }

@@ -41,6 +41,34 @@ public sealed class BatchScorerTests
     }
 
     [TestMethod]
+    public void AScorerThatLoadedTheZipDeletesMLNetsTempCopiesOnDispose()
+    {
+        var context = new MLContext(seed: 1);
+        var scorer = context.Model.CreateBatchScorer(ScoringFixtures.ModelPath("chain"), out _);
+        var copies = ML.DeepExtensions.MLNet.LoadedModelFiles.TempFilesOf(scorer.Model).ToList();
+        Assert.IsNotEmpty(copies, "ML.NET's OnnxTransformer should read a temp copy of the graph (guard: its internal ModelStream moved)");
+        Assert.IsTrue(copies.All(File.Exists));
+
+        scorer.Dispose();
+
+        Assert.IsFalse(copies.Any(File.Exists), string.Join(", ", copies.Where(File.Exists)));
+    }
+
+    [TestMethod]
+    public void AScorerOverTheCallersModelLeavesTheModelUsable()
+    {
+        var context = new MLContext(seed: 1);
+        var model = context.Model.Load(ScoringFixtures.ModelPath("multiclass"), out _);
+        var data = ScoringFixtures.TestData(context, "multiclass");
+        using (context.Model.CreateBatchScorer(model))
+        {
+        }
+
+        Assert.HasCount(37, model.Transform(data).GetColumn<float[]>("Score").ToArray());
+        (model as IDisposable)?.Dispose();
+    }
+
+    [TestMethod]
     public void AFreshlyFittedModelScoresInBatchesToo()
     {
         var context = new MLContext(seed: 1);
