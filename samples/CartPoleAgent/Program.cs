@@ -27,9 +27,9 @@ policy.History.SaveCsv("cartpole-learning-curve.csv");
 // The policy as an ordinary ML.NET model: Observation (Vector<Single, 4>) in; ActionValues and PredictedLabel out.
 var mlContext = new MLContext(seed: 1);
 string path = Path.GetFullPath("cartpole-policy.zip");
-using (var model = (IDisposable)policy.CreateModel())
+using (PolicyModel model = policy.CreateModel())     // dispose it: it owns a temp copy of the ONNX graph
 {
-    mlContext.Model.Save((ITransformer)model, policy.InputSchema(), path);
+    mlContext.Model.Save(model, policy.InputSchema(), path);
 }
 
 Console.WriteLine($"saved {path}");

@@ -225,6 +225,18 @@ public sealed class DqnAgentTests
         var option = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new DqnAgent(new DqnOptions { GradientSteps = 0 }));
         Assert.Contains("GradientSteps", option.Message);
         Assert.ThrowsExactly<ArgumentException>(() => new DqnAgent(QuickCartPole(maxSteps: 600)).Train(ClassicControl.CartPole).Act([1f, 2f]));
+
+        using var model = Trained.Value.CreateModel();
+        var context = new MLContext(seed: 1);
+        var wrong = Assert.ThrowsExactly<ArgumentException>(() => model.Transform(context.Data.LoadFromEnumerable(new[] { new ShortRow { Observation = [1f, 2f, 3f] } })));
+        Assert.Contains("'Observation'", wrong.Message);
+        Assert.Contains("4 Single values", wrong.Message);
+    }
+
+    public sealed class ShortRow
+    {
+        [VectorType(3)]
+        public float[] Observation { get; set; } = [];
     }
 
     public sealed class ObservationRow

@@ -97,11 +97,12 @@ public sealed class ContinuousPolicy
         return graph.ToBytes();
     }
 
-    /// <summary>The policy as an ML.NET model: an observation column in, <c>Action</c> out. Save it with <c>mlContext.Model.Save(model, policy.InputSchema(), path)</c>.</summary>
-    public ITransformer CreateModel(string observationColumnName = DiscretePolicy.ObservationColumnName)
+    /// <summary>The policy as an ML.NET model: an observation column in, <c>Action</c> out. Save it with <c>mlContext.Model.Save(model, policy.InputSchema(), path)</c>; dispose it when done.</summary>
+    public PolicyModel CreateModel(string observationColumnName = DiscretePolicy.ObservationColumnName)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(observationColumnName);
-        return OnnxScoringChain.Build(ExportOnnx(observationColumnName), [OnnxInput.Column(observationColumnName)], [ActionColumnName], EmptyObservations(observationColumnName));
+        var scoring = OnnxScoringChain.Build(ExportOnnx(observationColumnName), [OnnxInput.Column(observationColumnName)], [ActionColumnName], EmptyObservations(observationColumnName));
+        return new PolicyModel(scoring, observationColumnName, ObservationSize);
     }
 
     /// <summary>The schema the model reads: one observation vector column.</summary>

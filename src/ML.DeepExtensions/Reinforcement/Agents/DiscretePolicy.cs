@@ -95,17 +95,18 @@ public sealed class DiscretePolicy
     /// <summary>
     /// The policy as an ML.NET model (ML.NET's OnnxTransformer and multiclass scorer): an observation
     /// column in, <c>ActionValues</c> and the greedy action as the key <c>PredictedLabel</c> out. Save it
-    /// with <c>mlContext.Model.Save(model, policy.InputSchema(), path)</c>.
+    /// with <c>mlContext.Model.Save(model, policy.InputSchema(), path)</c>; dispose it when done.
     /// </summary>
-    public ITransformer CreateModel(string observationColumnName = ObservationColumnName)
+    public PolicyModel CreateModel(string observationColumnName = ObservationColumnName)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(observationColumnName);
         var data = EmptyObservations(observationColumnName);
         string[] names = Enumerable.Range(ActionSpace.Start, ActionSpace.Count).Select(a => a.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         var environment = new MLContext(seed: 0);
-        return OnnxScoringChain.Build(ExportOnnx(observationColumnName), [OnnxInput.Column(observationColumnName)], [ActionValuesColumnName], data,
+        var scoring = OnnxScoringChain.Build(ExportOnnx(observationColumnName), [OnnxInput.Column(observationColumnName)], [ActionValuesColumnName], data,
             scored => MLNetScorers.Multiclass(environment, scored.Schema, ActionValuesColumnName, ActionSpace.Count, labelColumn: null!, names),
             dropAfterScoring: [ColumnNames.Score]);
+        return new PolicyModel(scoring, observationColumnName, ObservationSize);
     }
 
     /// <summary>The schema the model reads: one observation vector column.</summary>
