@@ -82,7 +82,10 @@ public sealed class SpectralNormalization : nn.Module<Tensor, Tensor>
             u.copy_(newU);
         }
 
-        var sigma = u.dot(Matrix(weight).mv(v));
+        // Clones in training mode: a second forward before backward (a discriminator sees real and
+        // generated batches) updates the vectors in place, which the first graph must not see.
+        var (left, right) = training ? (u.clone(), v.clone()) : (u, v);
+        var sigma = left.dot(Matrix(weight).mv(right));
         var normalized = weight / sigma;
         var output = module switch
         {
