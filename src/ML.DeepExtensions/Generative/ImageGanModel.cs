@@ -42,7 +42,9 @@ public sealed class ImageGanModel : ITransformer
             inputs.Add(new OnnxInput(ImageGanGraphs.LabelKeysInput(options), options.LabelColumnName!));
         }
 
-        Generator = OnnxScoringChain.Build(generatorGraph, inputs, [options.GeneratedColumnName], SampleInput(1, null, 0));
+        var generatorInput = SampleInput(1, null, 0);
+        GeneratorInputSchema = generatorInput.Schema;
+        Generator = OnnxScoringChain.Build(generatorGraph, inputs, [options.GeneratedColumnName], generatorInput);
         _discriminator = OnnxScoringChain.Build(
             discriminatorGraph, [OnnxInput.Column(options.FeatureColumnName)], [ImageGanGraphs.DiscriminatorRawOutput], trainingData,
             scored => MLNetScorers.Regression(environment, scored.Schema, ImageGanGraphs.DiscriminatorRawOutput),
@@ -56,6 +58,9 @@ public sealed class ImageGanModel : ITransformer
     /// [0, PixelScale] out, which <c>mlContext.Transforms.ConvertToImage</c> turns into images.
     /// </summary>
     public ITransformer Generator { get; }
+
+    /// <summary>The input schema of <see cref="Generator"/> (the noise column and, when conditional, the label key column), for <c>mlContext.Model.Save(model.Generator, model.GeneratorInputSchema, path)</c>.</summary>
+    public DataViewSchema GeneratorInputSchema { get; }
 
     /// <summary>The discriminator as a scoring transformer: the features column in, a Single <c>Score</c> (realness logit) out. The same chain this model's <see cref="Transform"/> uses.</summary>
     public ITransformer Discriminator => _discriminator;

@@ -19,7 +19,7 @@ public static class ImageGanCatalogExtensions
     /// var images = mlContext.Data.LoadFashionMnist(FashionMnistSplit.Train);
     /// var gan = mlContext.Transforms.ImageGan(labelColumnName: "Label", epochs: 5).Fit(images);
     /// var generated = gan.Sample(10, labels: ["Sneaker", "Bag", ...]);   // Noise, Label, GeneratedImage
-    /// mlContext.Model.Save(gan.Generator, generated.Schema, "generator.zip");
+    /// mlContext.Model.Save(gan.Generator, gan.GeneratorInputSchema, "generator.zip");
     /// </code></example>
     public static ImageGanTrainer ImageGan(
         this TransformsCatalog catalog,

@@ -83,7 +83,7 @@ public sealed class ImageGanTests
         var sample = model.Sample(3, seed: 5);
         string generatorPath = Path.Combine(_directory, "generator.zip");
         string discriminatorPath = Path.Combine(_directory, "discriminator.zip");
-        context.Model.Save(model.Generator, sample.Schema, generatorPath);
+        context.Model.Save(model.Generator, model.GeneratorInputSchema, generatorPath);
         context.Model.Save(model, data.Schema, discriminatorPath);
 
         var fresh = new MLContext();
