@@ -28,6 +28,7 @@ internal static class Program
             ResNet18ThroughputBenchmark.Create(),
             Memory.MemoryBenchmark.Command(),
             Scoring.BatchScoringBenchmark.Command(),
+            Generative.GanBenchmark.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -33,7 +33,8 @@ internal sealed class AdversarialLoop(
             long steps = 0;
             using (var batches = source.GetBatches(run.Epoch, token).GetEnumerator())
             {
-                while (!(options.MaxSteps is long max && run.Step >= max))
+                // A callback's StopTraining (a time budget) ends the epoch after the current step.
+                while (!(options.MaxSteps is long max && run.Step >= max) && !run.StopTraining)
                 {
                     token.ThrowIfCancellationRequested();
                     using var scope = NewDisposeScope();
