@@ -29,6 +29,7 @@ internal static class Program
             Memory.MemoryBenchmark.Command(),
             Scoring.BatchScoringBenchmark.Command(),
             Generative.GanBenchmark.Create(),
+            Generative.GanThroughputBenchmark.Create(),
         };
         return root.Parse(args).Invoke();
     }
