@@ -30,6 +30,7 @@ internal static class Program
             Scoring.BatchScoringBenchmark.Command(),
             Generative.GanBenchmark.Create(),
             Generative.GanThroughputBenchmark.Create(),
+            Generative.TabularGanBenchmark.Create(),
         };
         return root.Parse(args).Invoke();
     }
