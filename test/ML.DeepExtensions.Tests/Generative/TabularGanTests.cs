@@ -106,6 +106,31 @@ public sealed class TabularGanTests
     }
 
     [TestMethod]
+    public void AResumedTabularRunEndsWithTheWeightsOfAnUninterruptedOne()
+    {
+        string directory = Directory.CreateTempSubdirectory("mldx-tgan-").FullName;
+        try
+        {
+            var context = new MLContext(seed: 1);
+            var table = Table(context, Rows(200));
+            TabularGanOptions Settings(string folder, string? resume = null) => new()
+            {
+                Epochs = 4, BatchSize = 50, HiddenSize = 16, NoiseSize = 4, Seed = 9, IntraOpThreads = 1,
+                Checkpoints = new ML.DeepExtensions.Training.CheckpointOptions { Directory = Path.Combine(directory, folder) },
+                ResumeFromCheckpoint = resume,
+            };
+            var full = context.Transforms.TabularGan(Settings("full")).Fit(table);
+            var resumed = context.Transforms.TabularGan(Settings("resumed", Path.Combine(directory, "full", "checkpoint-epoch-0002.mldx"))).Fit(table);
+            ImageGanTests.AssertSameWeights(full.GeneratorNetwork, resumed.GeneratorNetwork, "tabular generator");
+            CollectionAssert.AreEqual(full.Sample(20, seed: 1).GetColumn<float>("Income").ToArray(), resumed.Sample(20, seed: 1).GetColumn<float>("Income").ToArray());
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [TestMethod]
     public void ColumnsOfOtherTypesAndMissingValuesAreRefusedNamingThem()
     {
         var context = new MLContext(seed: 1);
