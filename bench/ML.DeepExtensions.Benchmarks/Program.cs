@@ -29,6 +29,9 @@ internal static class Program
             Memory.MemoryBenchmark.Command(),
             Scoring.BatchScoringBenchmark.Command(),
             Reinforcement.ReinforcementBenchmark.Create(),
+            Generative.GanBenchmark.Create(),
+            Generative.GanThroughputBenchmark.Create(),
+            Generative.TabularGanBenchmark.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -1,4 +1,4 @@
-// Usage: ML.DeepExtensions.ModelLoadCheck [--dispose-engine] <model.zip> <features.csv>
+// Usage: ML.DeepExtensions.ModelLoadCheck [--dispose-engine | --generator] <model.zip> <features.csv>
 // Each CSV line holds one row's feature values. Prints, per row, every output column the model adds
 // as tab-separated text (vectors comma-separated, keys by their key value), one row per line.
 // With --dispose-engine it instead shows what ML.NET's default PredictionEngine does to a loaded
@@ -6,6 +6,9 @@
 // "<call>\t<exception type>". Run in its own process because the failure may be a native crash.
 // With --play-cartpole <model.zip> <starts.csv> it plays CartPole-v1 episodes with a saved policy
 // (see CartPolePlay.cs) and prints each episode's return.
+// With --generator the model is a GAN generator: each CSV line holds the noise values, then
+// optionally ";<class name>" for a conditional generator's key label column; it prints the output
+// columns as above.
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -19,6 +22,11 @@ bool disposeEngine = args.Length == 3 && args[0] == "--dispose-engine";
 if (disposeEngine)
 {
     args = args[1..];
+}
+
+if (args.Length == 3 && args[0] == "--generator")
+{
+    return Generate(args[1], args[2]);
 }
 
 if (args.Length != 2)
@@ -67,6 +75,50 @@ static int DisposeEngineThenUseTheModel(MLContext context, ITransformer model, S
         second.Predict(rows[0]);
     });
     Report("transform", () => _ = model.Transform(context.Data.LoadFromEnumerable(rows, definition)).GetColumn<float[]>("Score").ToList());
+    return 0;
+}
+
+static int Generate(string modelPath, string rowsPath)
+{
+    var context = new MLContext();
+    var model = context.Model.Load(modelPath, out var inputSchema);
+    var noise = inputSchema.Single(c => c.Type is VectorDataViewType { ItemType: var item } && item == NumberDataViewType.Single);
+    var label = inputSchema.Where(c => c.Type is KeyDataViewType).Select(c => (DataViewSchema.Column?)c).FirstOrDefault();
+    var rows = File.ReadAllLines(rowsPath).Where(line => line.Length > 0).Select(line =>
+    {
+        var parts = line.Split(';');
+        return new NoiseRow
+        {
+            Noise = parts[0].Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray(),
+            ClassName = parts.Length > 1 ? parts[1] : "",
+        };
+    }).ToList();
+    var definition = SchemaDefinition.Create(typeof(NoiseRow));
+    definition[nameof(NoiseRow.Noise)].ColumnName = noise.Name;
+    definition[nameof(NoiseRow.Noise)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, ((VectorDataViewType)noise.Type).Size);
+    var input = context.Data.LoadFromEnumerable(rows, definition);
+    if (label is { } key)
+    {
+        // As a user would: the class names become the key the model was saved with, in its key order.
+        var names = default(VBuffer<ReadOnlyMemory<char>>);
+        key.GetKeyValues(ref names);
+        var keyData = context.Data.LoadFromEnumerable(names.DenseValues().Select(n => new ClassRow { ClassName = n.ToString() }));
+        input = context.Transforms.Conversion.MapValueToKey(key.Name, nameof(NoiseRow.ClassName), keyData: keyData).Fit(input).Transform(input);
+    }
+
+    input = context.Transforms.DropColumns(nameof(NoiseRow.ClassName)).Fit(input).Transform(input);
+
+    var scored = model.Transform(input);
+    var outputs = scored.Schema.Where(c => !c.IsHidden && inputSchema.GetColumnOrNull(c.Name) is null).ToList();
+    Console.WriteLine(string.Join('\t', outputs.Select(c => c.Name)));
+    using var cursor = scored.GetRowCursor(outputs);
+    var formatters = outputs.Select(c => Formatter(cursor, c)).ToList();
+    while (cursor.MoveNext())
+    {
+        Console.WriteLine(string.Join('\t', formatters.Select(f => f())));
+    }
+
+    (model as IDisposable)?.Dispose();
     return 0;
 }
 
@@ -146,6 +198,18 @@ static Func<string> Formatter(DataViewRowCursor cursor, DataViewSchema.Column co
 internal sealed class FeatureRow
 {
     public float[] Features { get; set; } = [];
+}
+
+internal sealed class NoiseRow
+{
+    public float[] Noise { get; set; } = [];
+
+    public string ClassName { get; set; } = "";
+}
+
+internal sealed class ClassRow
+{
+    public string ClassName { get; set; } = "";
 }
 
 internal sealed class ScoreRow

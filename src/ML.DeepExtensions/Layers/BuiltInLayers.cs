@@ -104,6 +104,20 @@ public sealed record ActivationLayer(Activation Function) : NetworkLayer
     public override string Describe() => $"Activation({Function})";
 }
 
+/// <summary>Leaky ReLU with slope <see cref="NegativeSlope"/> for negative inputs.</summary>
+/// <param name="NegativeSlope">The slope below zero.</param>
+public sealed record LeakyReluLayer(double NegativeSlope) : NetworkLayer
+{
+    /// <inheritdoc />
+    public override long[] OutputShape(long[] input) => input;
+
+    /// <inheritdoc />
+    public override nn.Module<Tensor, Tensor> Build(long[] input) => nn.LeakyReLU(NegativeSlope);
+
+    /// <inheritdoc />
+    public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"LeakyReLU({NegativeSlope})");
+}
+
 /// <summary>Flattens [C, H, W] into [C·H·W].</summary>
 public sealed record FlattenLayer : NetworkLayer
 {

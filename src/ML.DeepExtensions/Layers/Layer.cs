@@ -63,6 +63,58 @@ public static class Layer
     /// <summary>Global average pooling.</summary>
     public static NetworkLayer GlobalAveragePooling() => new GlobalAveragePoolingLayer();
 
+    /// <summary>A transposed convolution; the defaults (4x4, stride 2, padding 1) double the size, DCGAN style.</summary>
+    public static NetworkLayer ConvTranspose2D(int filters, int kernelSize = 4, int stride = 2, int padding = 1, int outputPadding = 0)
+    {
+        OptionChecks.Require(filters > 0, nameof(filters), filters, "must be positive");
+        OptionChecks.Require(kernelSize > 0, nameof(kernelSize), kernelSize, "must be positive");
+        OptionChecks.Require(stride > 0, nameof(stride), stride, "must be positive");
+        OptionChecks.Require(padding >= 0, nameof(padding), padding, "must be zero or positive");
+        OptionChecks.Require(outputPadding >= 0 && outputPadding < stride, nameof(outputPadding), outputPadding, "must be zero or positive and below the stride");
+        return new TransposedConvolutionLayer(filters, kernelSize, stride, padding, outputPadding);
+    }
+
+    /// <summary>Enlarges images by <paramref name="scale"/> (nearest neighbour, or bilinear).</summary>
+    public static NetworkLayer Upsample(int scale = 2, bool bilinear = false)
+    {
+        OptionChecks.Require(scale > 0, nameof(scale), scale, "must be positive");
+        return new UpsamplingLayer(scale, bilinear);
+    }
+
+    /// <summary>Reshapes each row (for example a generator's flat [F] to [C, H, W]).</summary>
+    public static NetworkLayer Reshape(params long[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        OptionChecks.Require(shape.Length > 0 && shape.All(d => d > 0), nameof(shape), $"[{string.Join(", ", shape)}]", "must have positive dimensions");
+        return new ReshapeLayer([.. shape]);
+    }
+
+    /// <summary>Leaky ReLU with the given negative slope (0.2 is the GAN convention).</summary>
+    public static NetworkLayer LeakyRelu(double negativeSlope = 0.2)
+    {
+        OptionChecks.Require(negativeSlope >= 0 && double.IsFinite(negativeSlope), nameof(negativeSlope), negativeSlope, "must be zero or positive");
+        return new LeakyReluLayer(negativeSlope);
+    }
+
+    /// <summary>Hyperbolic tangent (a generator's last layer for images in [-1, 1]).</summary>
+    public static NetworkLayer Tanh() => new ActivationLayer(Networks.Activation.Tanh);
+
+    /// <summary>Appends a learned vector of <paramref name="dimensions"/> for the class index in the row's last value.</summary>
+    public static NetworkLayer LabelEmbedding(int classes, int dimensions)
+    {
+        OptionChecks.Require(classes > 0, nameof(classes), classes, "must be positive");
+        OptionChecks.Require(dimensions > 0, nameof(dimensions), dimensions, "must be positive");
+        return new LabelEmbeddingLayer(classes, dimensions);
+    }
+
+    /// <summary>Spectral normalisation of a Conv2D, ConvTranspose2D or Dense layer (a GAN discriminator's stabiliser).</summary>
+    public static NetworkLayer SpectralNorm(NetworkLayer layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        OptionChecks.Require(layer is ConvolutionLayer or TransposedConvolutionLayer or DenseLayer, nameof(layer), layer.Describe(), "must be Conv2D, ConvTranspose2D or Dense");
+        return new SpectralNormalizationLayer(layer);
+    }
+
     private static PoolingLayer Pool(bool average, int size, int? stride)
     {
         OptionChecks.Require(size > 0, nameof(size), size, "must be positive");

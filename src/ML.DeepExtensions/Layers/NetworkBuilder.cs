@@ -52,6 +52,34 @@ public static class NetworkBuilder
     }
 
     /// <summary>
+    /// <c>layer0</c> … <c>layerN</c> only, without an output layer, for networks whose last described
+    /// layer is their output (a GAN's generator ends with Tanh on an image, its discriminator with Dense(1)).
+    /// </summary>
+    /// <param name="layers">The architecture.</param>
+    /// <param name="input">Per-row input shape.</param>
+    /// <param name="output">The per-row output shape.</param>
+    /// <exception cref="LayerShapeException">A layer does not fit the shape it receives.</exception>
+    public static nn.Module<Tensor, Tensor> BuildLayers(IReadOnlyList<NetworkLayer> layers, long[] input, out long[] output)
+    {
+        var shapes = InferShapes(layers, input, requireFlatEnd: false);
+        if (layers.Count == 0)
+        {
+            throw new ArgumentException("The architecture has no layers.", nameof(layers));
+        }
+
+        var modules = new List<(string, nn.Module<Tensor, Tensor>)>();
+        var shape = input;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            modules.Add((LayerNames.Layer(i), layers[i].Build(shape)));
+            shape = shapes[i];
+        }
+
+        output = shape;
+        return nn.Sequential(modules);
+    }
+
+    /// <summary>
     /// [<c>normalize</c>] → <c>layer0</c> … <c>layerN</c> → <c>output</c> (Dense with <paramref name="outputs"/> units) → [<c>label_scale</c>],
     /// for batches [N, ..<paramref name="input"/>].
     /// </summary>

@@ -51,6 +51,13 @@ public sealed class OnnxExportContext
         return _exporter.ExportModule(Graph, child, input, path);
     }
 
+    /// <summary>The context of a child module exported by hand (a converter that writes its child's nodes itself, with its own values).</summary>
+    internal OnnxExportContext ChildContext(string childName)
+    {
+        var path = ModulePath.Length == 0 ? childName : $"{ModulePath}.{childName}";
+        return new OnnxExportContext(_exporter, Graph, path, path);
+    }
+
     /// <summary>Records that <paramref name="output"/> has the same element type and shape as <paramref name="input"/>, when that is known.</summary>
     public void KeepType(string input, string output)
     {

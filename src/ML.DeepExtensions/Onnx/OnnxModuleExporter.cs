@@ -25,7 +25,9 @@ namespace ML.DeepExtensions.Onnx;
 /// <see cref="Networks.Standardization"/>; for images <c>Conv2d</c>, <c>MaxPool2d</c>, <c>AvgPool2d</c>,
 /// <c>AdaptiveAvgPool2d</c> (output size 1), <c>BatchNorm2d</c>, <c>Dropout2d</c>, <c>ReLU6</c>,
 /// <c>Hardswish</c>, <see cref="Networks.Vision.ResidualBlock"/>, <see cref="Networks.Vision.GlobalAveragePooling"/>
-/// and <see cref="Networks.Vision.ImageNormalization"/>. Converters assume a leading batch dimension where the
+/// and <see cref="Networks.Vision.ImageNormalization"/>; for generative networks <c>ConvTranspose2d</c>,
+/// <see cref="Networks.Generative.Upsampling"/>, <see cref="Networks.Generative.Reshape"/>,
+/// <see cref="Networks.Generative.LabelEmbedding"/> and <see cref="Networks.Generative.SpectralNormalization"/>. Converters assume a leading batch dimension where the
 /// TorchSharp module does (for example <c>BatchNorm1d</c> takes <c>[N, C]</c> or <c>[N, C, L]</c>).
 /// </para>
 /// <para>An instance is not thread-safe while converters are being registered.</para>

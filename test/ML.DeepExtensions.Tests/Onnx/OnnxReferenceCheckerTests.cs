@@ -50,6 +50,10 @@ public sealed class OnnxReferenceCheckerTests
                 }).Fit(images).OnnxModel.ToArray();
             }
 
+            var gan = context.Transforms.ImageGan(Generative.GanFixtures.Options(epochs: 1)).Fit(Generative.GanFixtures.Keyed(context));
+            graphs["gan-generator"] = gan.GeneratorOnnxModel.ToArray();
+            graphs["gan-discriminator"] = gan.DiscriminatorOnnxModel.ToArray();
+
             foreach (var (name, bytes) in graphs)
             {
                 File.WriteAllBytes(Path.Combine(directory, name + ".onnx"), bytes);

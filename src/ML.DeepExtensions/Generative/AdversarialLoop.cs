@@ -1,0 +1,188 @@
+using System.Globalization;
+using Microsoft.ML.Runtime;
+using ML.DeepExtensions.Data;
+using ML.DeepExtensions.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ML.DeepExtensions.Generative;
+
+/// <summary>
+/// The alternating updates of a GAN on one <see cref="TrainingRun"/>: per step, the discriminator on
+/// a real batch and a generated one, then the generator through the discriminator, then the moving
+/// average. Every step runs in its own dispose scope; the noise and fake classes come from libtorch's
+/// generator, which the run reseeds every epoch, so the run is reproducible and resumable.
+/// </summary>
+internal sealed class AdversarialLoop(
+    ImageGanOptions options, TrainingRun run, nn.Module<Tensor, Tensor> generator, nn.Module<Tensor, Tensor> discriminator,
+    nn.Module<Tensor, Tensor> average, optim.Optimizer discriminatorOptimizer, optim.Optimizer generatorOptimizer, int classes, IChannel channel)
+{
+    public const string DiscriminatorLoss = "d_loss";
+    public const string GeneratorLoss = "g_loss";
+
+    public void Train(DataViewBatchSource source, long[] imageShape, string[]? classNames)
+    {
+        run.StepsPerEpoch = source.BatchesPerEpoch ?? 0;
+        run.Start();
+        var token = options.CancellationToken;
+        var logs = new TrainingLogs();
+        while (!run.ShouldStop)
+        {
+            run.BeginEpoch();
+            double discriminatorSum = 0, generatorSum = 0;
+            long steps = 0;
+            using (var batches = source.GetBatches(run.Epoch, token).GetEnumerator())
+            {
+                // A callback's StopTraining (a time budget) ends the epoch after the current step.
+                while (!(options.MaxSteps is long max && run.Step >= max) && !run.StopTraining)
+                {
+                    token.ThrowIfCancellationRequested();
+                    using var scope = NewDisposeScope();
+                    if (!batches.MoveNext())
+                    {
+                        break;
+                    }
+
+                    run.BeginStep();
+                    var (d, g) = Step(batches.Current);
+                    logs.Clear();
+                    logs[DiscriminatorLoss] = d;
+                    logs[GeneratorLoss] = g;
+                    run.EndStep(logs);
+                    discriminatorSum += d;
+                    generatorSum += g;
+                    steps++;
+                }
+            }
+
+            if (steps == 0)
+            {
+                throw new ArgumentException(
+                    $"Epoch {run.Epoch + 1} had no full batch of {options.Data.BatchSize} images: the data has fewer rows than a batch. "
+                    + "Lower Data.BatchSize or set Data.DropLastPartialBatch = false.");
+            }
+
+            run.EndEpoch(new TrainingLogs { [DiscriminatorLoss] = discriminatorSum / steps, [GeneratorLoss] = generatorSum / steps });
+            if (options.SampleGrid is { } grid && run.Epoch % grid.EveryEpochs == 0)
+            {
+                string path = Path.Combine(grid.Directory, string.Create(CultureInfo.InvariantCulture, $"samples-epoch-{run.Epoch:D4}.png"));
+                SampleGridWriter.Write(path, average, options, imageShape, classNames, run.Seed, run.Device);
+                channel.Info(MessageSensitivity.None, $"ImageGan: wrote {path}");
+            }
+        }
+
+        run.Finish();
+    }
+
+    private (double Discriminator, double Generator) Step(TensorBatch batch)
+    {
+        var device = run.Device;
+        var real = (batch.Features.to(device) * (2.0 / options.PixelScale)) - 1.0;
+        var labels = classes > 0 ? batch.Label.to(device) : null;
+        long n = real.shape[0];
+
+        Tensor discriminatorLoss = null!;
+        for (int i = 0; i < options.DiscriminatorSteps; i++)
+        {
+            using var inner = NewDisposeScope();
+            Tensor fake;
+            using (no_grad())
+            {
+                fake = generator.forward(GeneratorInput(n, device, out _)).detach();
+            }
+
+            var realOutput = discriminator.forward(real);
+            var fakeOutput = discriminator.forward(fake);
+            var loss = DiscriminatorAdversarial(realOutput.select(1, 0), fakeOutput.select(1, 0));
+            if (labels is not null && options.ClassificationWeight > 0)
+            {
+                loss += options.ClassificationWeight * nn.functional.cross_entropy(realOutput.narrow(1, 1, classes), labels);
+            }
+
+            discriminatorOptimizer.zero_grad();
+            loss.backward();
+            Clip(discriminator);
+            discriminatorOptimizer.step();
+            discriminatorLoss = loss.detach().MoveToOuterDisposeScope();
+        }
+
+        var generated = generator.forward(GeneratorInput(n, device, out var fakeLabels));
+        var output = discriminator.forward(generated);
+        var generatorLoss = GeneratorAdversarial(output.select(1, 0));
+        if (fakeLabels is not null && options.ClassificationWeight > 0)
+        {
+            generatorLoss += options.ClassificationWeight * nn.functional.cross_entropy(output.narrow(1, 1, classes), fakeLabels);
+        }
+
+        generatorOptimizer.zero_grad();
+        generatorLoss.backward();
+        Clip(generator);
+        generatorOptimizer.step();
+        GeneratorAverage.Update(generator, average, EffectiveDecay(run.Step));
+        return (discriminatorLoss.item<float>(), generatorLoss.item<float>());
+    }
+
+    /// <summary>Noise [N, Z], and for a conditional generator a random class per row as a last column.</summary>
+    private Tensor GeneratorInput(long n, Device device, out Tensor? fakeLabels)
+    {
+        var noise = randn(n, options.NoiseSize, device: device);
+        if (classes == 0)
+        {
+            fakeLabels = null;
+            return noise;
+        }
+
+        fakeLabels = randint(classes, [n], dtype: ScalarType.Int64, device: device);
+        return cat([noise, fakeLabels.to(ScalarType.Float32).unsqueeze(1)], 1);
+    }
+
+    private Tensor DiscriminatorAdversarial(Tensor real, Tensor fake) => options.Loss switch
+    {
+        GanLoss.Hinge => nn.functional.relu(1.0 - real).mean() + nn.functional.relu(1.0 + fake).mean(),
+        _ => nn.functional.softplus(-real).mean() + nn.functional.softplus(fake).mean(),
+    };
+
+    private Tensor GeneratorAdversarial(Tensor fake) => options.Loss switch
+    {
+        GanLoss.Hinge => -fake.mean(),
+        _ => nn.functional.softplus(-fake).mean(),
+    };
+
+    private void Clip(nn.Module module)
+    {
+        if (options.GradientClipNorm is double maxNorm)
+        {
+            nn.utils.clip_grad_norm_(module.parameters(), maxNorm);
+        }
+    }
+
+    /// <summary>The average warms up: early on, when the generator changes fast, it follows more closely.</summary>
+    private double EffectiveDecay(long step) => Math.Min(options.EmaDecay, (1.0 + step) / (10.0 + step));
+}
+
+/// <summary>The exponential moving average of a generator's weights (its buffers are copied as they are).</summary>
+internal static class GeneratorAverage
+{
+    public static void CopyInto(nn.Module source, nn.Module target) => Update(source, target, 0);
+
+    public static void Update(nn.Module source, nn.Module target, double decay)
+    {
+        using var noGrad = no_grad();
+        foreach (var (to, from) in target.parameters().Zip(source.parameters()))
+        {
+            if (decay == 0)
+            {
+                to.copy_(from);
+            }
+            else
+            {
+                to.mul_(decay).add_(from, alpha: 1 - decay);
+            }
+        }
+
+        foreach (var (to, from) in target.buffers().Zip(source.buffers()))
+        {
+            to.copy_(from);
+        }
+    }
+}
