@@ -44,7 +44,7 @@ public sealed class OfflineOptions : TrainingOptions
     /// <summary>Transitions per gradient step. Default 256.</summary>
     public int BatchSize { get; init; } = 256;
 
-    /// <summary>The discount factor γ (CQL and fitted Q evaluation). Default 0.99.</summary>
+    /// <summary>The discount factor γ (CQL, TD3+BC and fitted Q evaluation). Default 0.99.</summary>
     public double Gamma { get; init; } = 0.99;
 
     /// <summary>Copy the Q network into its target every this many gradient steps (CQL, FQE). Default 500.</summary>
