@@ -8,11 +8,13 @@ namespace ML.DeepExtensions.Reinforcement;
 /// <summary>Logged transitions read from an IDataView into memory, checked row by row.</summary>
 internal sealed class LoggedTransitions
 {
-    private LoggedTransitions(int observationSize, int actionCount, List<float[]> observations, List<int> actions, List<float> rewards, List<float[]> next, List<bool> terminated, List<bool> episodeStart)
+    private LoggedTransitions(int observationSize, int actionCount, List<float[]> observations, List<int> actions, List<float[]> continuousActions, List<float> rewards, List<float[]> next, List<bool> terminated, List<bool> episodeStart)
     {
         ObservationSize = observationSize;
         ActionCount = actionCount;
-        Count = actions.Count;
+        Count = observations.Count;
+        ActionSize = continuousActions.Count > 0 ? continuousActions[0].Length : 1;
+        ContinuousActions = [.. continuousActions.SelectMany(a => a)];
         Observations = [.. observations.SelectMany(o => o)];
         NextObservations = [.. next.SelectMany(o => o)];
         Actions = [.. actions];
@@ -31,7 +33,14 @@ internal sealed class LoggedTransitions
 
     public float[] NextObservations { get; }
 
+    /// <summary>The discrete actions (empty for continuous logs).</summary>
     public int[] Actions { get; }
+
+    /// <summary>The values per continuous action (1 for discrete logs).</summary>
+    public int ActionSize { get; }
+
+    /// <summary>The continuous actions, row-major (empty for discrete logs).</summary>
+    public float[] ContinuousActions { get; }
 
     public float[] Rewards { get; }
 
@@ -51,8 +60,9 @@ internal sealed class LoggedTransitions
         return buffer;
     }
 
-    /// <exception cref="ArgumentException">A column is missing or of the wrong type, a next observation has the wrong width, a value is NaN, or an action is out of range; the message names the column and the row.</exception>
-    public static LoggedTransitions Read(IDataView logs, OfflineOptions options)
+    /// <summary>Reads the logs; with <paramref name="continuous"/> the action column is a vector of that space's width, each value within its bounds.</summary>
+    /// <exception cref="ArgumentException">A column is missing or of the wrong type, a next observation or an action has the wrong width, a value is NaN, or an action is out of range; the message names the column and the row.</exception>
+    public static LoggedTransitions Read(IDataView logs, OfflineOptions options, BoxSpace? continuous = null)
     {
         ArgumentNullException.ThrowIfNull(logs);
         var schema = logs.Schema;
@@ -84,7 +94,19 @@ internal sealed class LoggedTransitions
         }
 
         int? keyCount = action.Type is KeyDataViewType key ? (int)key.Count : null;
-        if (keyCount is null && action.Type != NumberDataViewType.Int32 && action.Type != NumberDataViewType.Int64 && action.Type != NumberDataViewType.Single)
+        if (continuous is not null)
+        {
+            if (action.Type is not VectorDataViewType { IsKnownSize: true } actionVector || actionVector.ItemType != NumberDataViewType.Single)
+            {
+                throw new ArgumentException($"The action column '{action.Name}' is {action.Type}; continuous actions must be a known-size vector of Single.", nameof(logs));
+            }
+
+            if (actionVector.Size != continuous.Size)
+            {
+                throw new ArgumentException($"The action column '{action.Name}' has {actionVector.Size} values per row; the action space {continuous} has {continuous.Size}.", nameof(logs));
+            }
+        }
+        else if (keyCount is null && action.Type != NumberDataViewType.Int32 && action.Type != NumberDataViewType.Int64 && action.Type != NumberDataViewType.Single)
         {
             throw new ArgumentException($"The action column '{action.Name}' is {action.Type}; it must be a key, or an Int32, Int64 or Single action index.", nameof(logs));
         }
@@ -92,6 +114,7 @@ internal sealed class LoggedTransitions
         var observations = new List<float[]>();
         var nexts = new List<float[]>();
         var actions = new List<int>();
+        var continuousActions = new List<float[]>();
         var rewards = new List<float>();
         var terminals = new List<bool>();
         var starts = new List<bool>();
@@ -105,7 +128,8 @@ internal sealed class LoggedTransitions
         {
             var getObservation = cursor.GetGetter<VBuffer<float>>(observation);
             var getNext = cursor.GetGetter<VBuffer<float>>(next);
-            var getAction = ActionGetter(cursor, action);
+            Func<double> getAction = continuous is null ? ActionGetter(cursor, action) : () => 0;
+            var getVector = continuous is null ? null : cursor.GetGetter<VBuffer<float>>(action);
             Func<double> getReward = reward.Type == NumberDataViewType.Single ? Getter<float, double>(cursor, reward, v => v) : Getter<double, double>(cursor, reward, v => v);
             var getTerminated = Getter<bool, bool>(cursor, terminated, v => v);
             Func<bool> getTruncated = truncated is { } tc ? Getter<bool, bool>(cursor, tc, v => v) : () => false;
@@ -125,7 +149,12 @@ internal sealed class LoggedTransitions
                     throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Row {row}: the reward column '{reward.Name}' holds {r}; rewards must be finite."), nameof(logs));
                 }
 
-                if (double.IsNaN(a) || a != Math.Floor(a) || a < 0 || (keyCount is int k && a >= k) || (options.ActionCount is int c && a >= c))
+                if (getVector is not null)
+                {
+                    getVector(ref buffer);
+                    continuousActions.Add(ContinuousAction(buffer, action.Name, continuous!, row));
+                }
+                else if (double.IsNaN(a) || a != Math.Floor(a) || a < 0 || (keyCount is int k && a >= k) || (options.ActionCount is int c && a >= c))
                 {
                     throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                         $"Row {row}: the action column '{action.Name}' holds {(keyCount is null ? a : a + 1)}{(keyCount is null ? "" : " (key value)")}, which is not an action from 0 to {(keyCount ?? options.ActionCount ?? int.MaxValue) - 1}{(keyCount is null ? "" : " (a missing key is not an action)")}."),
@@ -135,7 +164,11 @@ internal sealed class LoggedTransitions
                 bool done = getTerminated(), cut = getTruncated();
                 observations.Add(o);
                 nexts.Add(n);
-                actions.Add((int)a);
+                if (continuous is null)
+                {
+                    actions.Add((int)a);
+                }
+
                 rewards.Add((float)r);
                 terminals.Add(done);
                 starts.Add(previousDone);
@@ -144,9 +177,14 @@ internal sealed class LoggedTransitions
             }
         }
 
-        if (actions.Count == 0)
+        if (observations.Count == 0)
         {
             throw new ArgumentException("The logs hold no rows.", nameof(logs));
+        }
+
+        if (continuous is not null)
+        {
+            return new LoggedTransitions(size, 0, observations, [], continuousActions, rewards, nexts, terminals, starts);
         }
 
         int count = keyCount ?? options.ActionCount ?? (actions.Max() + 1);
@@ -155,7 +193,7 @@ internal sealed class LoggedTransitions
             throw new ArgumentException($"The logs hold a single action ({count}); set ActionCount to the number of actions of the environment.", nameof(logs));
         }
 
-        return new LoggedTransitions(size, count, observations, actions, rewards, nexts, terminals, starts);
+        return new LoggedTransitions(size, count, observations, actions, [], rewards, nexts, terminals, starts);
     }
 
     private static DataViewSchema.Column Vector(DataViewSchema schema, string name, string role)
@@ -177,6 +215,21 @@ internal sealed class LoggedTransitions
             if (!float.IsFinite(values[i]))
             {
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Row {row}: the column '{column}' holds {values[i]} at index {i}; observations must be finite."), nameof(column));
+            }
+        }
+
+        return values;
+    }
+
+    private static float[] ContinuousAction(VBuffer<float> buffer, string column, BoxSpace space, long row)
+    {
+        float[] values = buffer.DenseValues().ToArray();
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]) || values[i] < space.Low[i] || values[i] > space.High[i])
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"Row {row}: the action column '{column}' holds {values[i]} at index {i}, which is not a finite value within the action space's bounds [{space.Low[i]}, {space.High[i]}]."), nameof(column));
             }
         }
 

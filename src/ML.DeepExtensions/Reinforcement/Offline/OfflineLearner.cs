@@ -16,19 +16,21 @@ public sealed record OffPolicyEstimate(double Value, int InitialStates, Training
 /// Offline reinforcement learning from logged transitions in any <see cref="IDataView"/> (a CSV, a
 /// database query, a Parquet file): one row per transition with the observation, the action, the
 /// reward, the next observation and the terminated and truncated flags (columns named in
-/// <see cref="OfflineOptions"/>). Three methods for discrete actions:
+/// <see cref="OfflineOptions"/>). Three methods for discrete actions and one for continuous actions:
 /// <list type="bullet">
 /// <item><see cref="CloneBehavior"/>: behaviour cloning, a classifier of the logged actions.</item>
 /// <item><see cref="TrainConservativeQ"/>: discrete conservative Q-learning (Kumar et al. 2020): Q-learning
 /// with a target network plus α·(logsumexp Q(s, ·) − Q(s, a)), which keeps Q low on actions the logs never took.</item>
 /// <item><see cref="EvaluatePolicy"/>: fitted Q evaluation (Le et al. 2019), an off-policy estimate of a
 /// policy's discounted return from the logs alone.</item>
+/// <item><see cref="TrainTd3PlusBc"/>: TD3+BC (Fujimoto and Gu 2021) for continuous actions: TD3's twin critics,
+/// target policy smoothing and delayed actor updates, with an actor loss of −λ·Q + (a − a_logged)².</item>
 /// </list>
 /// Each trains on the shared <see cref="TrainingRun"/> (one run step per gradient step; checkpoints and
 /// exact resume as everywhere). Rows must be in episode order: a row after a terminated or truncated
 /// one starts a new episode.
 /// </summary>
-public sealed class OfflineLearner
+public sealed partial class OfflineLearner
 {
     /// <summary>Creates the learner; the options are validated here.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is invalid; the message names it.</exception>
@@ -159,6 +161,13 @@ public sealed class OfflineLearner
         optimizer = run.CreateOptimizer("q", network, Options.Optimizer, Options.LearningRateSchedule);
         var state = new AgentLoopState(unchecked((ulong)TrainingRun.DeriveSeed(run.Seed, 1)), 0);
         run.AddState(state);
+        RecordSettings(run, data, method);
+        run.Start();
+        return (run, state);
+    }
+
+    private void RecordSettings(TrainingRun run, LoggedTransitions data, string method)
+    {
         run.RecordSetting("offline.method", method);
         run.RecordSetting("offline.rows", data.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
         foreach (var (name, value) in new (string, object)[]
@@ -169,9 +178,6 @@ public sealed class OfflineLearner
         {
             run.RecordSetting($"offline.{name}", Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!);
         }
-
-        run.Start();
-        return (run, state);
     }
 
     private (Tensor Observations, Tensor Actions, Tensor Rewards, Tensor Next, Tensor Terminated) Batch(LoggedTransitions data, Pcg64 random, Device device)
