@@ -1,4 +1,5 @@
 using ML.DeepExtensions.Networks;
+using ML.DeepExtensions.Networks.Sequence;
 using ML.DeepExtensions.Networks.Vision;
 using TorchSharp.Modules;
 
@@ -37,6 +38,7 @@ internal static class BuiltInConverters
             .Register<AdaptiveAvgPool2d>(VisionPoolingConverters.AdaptiveAvgPool2d)
             .Register<ResidualBlock>(VisionConverters.ResidualBlock)
             .Register<GlobalAveragePooling>(VisionConverters.GlobalAveragePooling)
-            .Register<ImageNormalization>(VisionConverters.ImageNormalization);
+            .Register<ImageNormalization>(VisionConverters.ImageNormalization)
+            .Register<SequenceNetwork>(SequenceConverters.Network);
     }
 }
