@@ -17,9 +17,12 @@ public sealed class NeuralNetworkTransformer : ITransformer
 {
     private readonly ITransformer _scoring;
     private readonly byte[] _onnxModel;
+    private readonly Action<DataViewSchema>? _inputCheck;
 
-    internal NeuralNetworkTransformer(ITransformer scoring, byte[] onnxModel, torch.nn.Module<torch.Tensor, torch.Tensor> network, NetworkDescription description, TrainingHistory history, string featureColumn)
+    internal NeuralNetworkTransformer(ITransformer scoring, byte[] onnxModel, torch.nn.Module<torch.Tensor, torch.Tensor> network, NetworkDescription description, TrainingHistory history, string featureColumn,
+        Action<DataViewSchema>? inputCheck = null)
     {
+        _inputCheck = inputCheck;
         _scoring = scoring;
         _onnxModel = onnxModel;
         Network = network;
@@ -80,6 +83,12 @@ public sealed class NeuralNetworkTransformer : ITransformer
     private DataViewSchema CheckInput(DataViewSchema schema)
     {
         ArgumentNullException.ThrowIfNull(schema);
+        if (_inputCheck is not null)
+        {
+            _inputCheck(schema);
+            return schema;
+        }
+
         var column = SchemaChecks.Find(schema, FeatureColumnName, "features");
         if (column.Type is VectorDataViewType { IsKnownSize: true } vector && vector.ItemType == NumberDataViewType.Single && vector.Size == FeatureSize)
         {

@@ -1,0 +1,71 @@
+using Microsoft.ML;
+using ML.DeepExtensions.MLNet;
+using ML.DeepExtensions.Networks.Sequence;
+using ML.DeepExtensions.Sequence;
+
+namespace ML.DeepExtensions;
+
+/// <summary>
+/// Recurrent text classifiers on ML.NET's catalogs, e.g.
+/// <c>mlContext.MulticlassClassification.Trainers.TextClassifier(textColumnName: "Text")</c>.
+/// </summary>
+public static class TextClassifierCatalogExtensions
+{
+    /// <summary>Creates a multiclass text classifier that reads raw text (the model it returns tokenizes it with ML.NET's own transforms).</summary>
+    /// <param name="catalog">The multiclass trainers catalog.</param>
+    /// <param name="labelColumnName">Key label column.</param>
+    /// <param name="textColumnName">Raw text column.</param>
+    /// <param name="cell">The recurrent cell of the default architecture (<see cref="TextClassifierDefaults.Architecture"/>).</param>
+    /// <param name="epochs">Passes over the data.</param>
+    /// <param name="maxLength">Tokens a row keeps.</param>
+    /// <example><code>
+    /// var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
+    ///     .Append(mlContext.MulticlassClassification.Trainers.TextClassifier(textColumnName: "Text", cell: RecurrentCell.Gru));
+    /// </code></example>
+    public static TextMulticlassTrainer TextClassifier(
+        this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName = ColumnNames.Label,
+        string textColumnName = "Text",
+        RecurrentCell cell = RecurrentCell.Lstm,
+        int epochs = TextClassifierDefaults.Epochs,
+        int maxLength = TextClassifierDefaults.MaxLength) =>
+        catalog.TextClassifier(new TextMulticlassOptions
+        {
+            LabelColumnName = labelColumnName,
+            TextColumnName = textColumnName,
+            Architecture = TextClassifierDefaults.Architecture(cell),
+            Epochs = epochs,
+            MaxLength = maxLength,
+        });
+
+    /// <summary>Creates a multiclass text classifier from full options (raw text or a token key column).</summary>
+    public static TextMulticlassTrainer TextClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, TextMulticlassOptions options) =>
+        new(CatalogEnvironment.From(catalog), options);
+
+    /// <summary>Creates a binary text classifier that reads raw text.</summary>
+    /// <param name="catalog">The binary trainers catalog.</param>
+    /// <param name="labelColumnName">Boolean label column.</param>
+    /// <param name="textColumnName">Raw text column.</param>
+    /// <param name="cell">The recurrent cell of the default architecture.</param>
+    /// <param name="epochs">Passes over the data.</param>
+    /// <param name="maxLength">Tokens a row keeps.</param>
+    public static TextBinaryTrainer TextClassifier(
+        this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
+        string labelColumnName = ColumnNames.Label,
+        string textColumnName = "Text",
+        RecurrentCell cell = RecurrentCell.Lstm,
+        int epochs = TextClassifierDefaults.Epochs,
+        int maxLength = TextClassifierDefaults.MaxLength) =>
+        catalog.TextClassifier(new TextBinaryOptions
+        {
+            LabelColumnName = labelColumnName,
+            TextColumnName = textColumnName,
+            Architecture = TextClassifierDefaults.Architecture(cell),
+            Epochs = epochs,
+            MaxLength = maxLength,
+        });
+
+    /// <summary>Creates a binary text classifier from full options (raw text or a token key column).</summary>
+    public static TextBinaryTrainer TextClassifier(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, TextBinaryOptions options) =>
+        new(CatalogEnvironment.From(catalog), options);
+}
