@@ -28,6 +28,7 @@ internal static class Program
             ResNet18ThroughputBenchmark.Create(),
             Memory.MemoryBenchmark.Command(),
             Scoring.BatchScoringBenchmark.Command(),
+            Sequence.TextClassificationBenchmark.Create(),
         };
         return root.Parse(args).Invoke();
     }

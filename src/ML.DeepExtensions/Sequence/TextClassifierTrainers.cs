@@ -186,7 +186,7 @@ public abstract class TextClassifierTrainer<TOptions> : SupervisedNetworkTrainer
         var context = new MLContext(seed: 0);
         string normalized = $"{Options.FeatureColumnName}.normalized";
         return context.Transforms.Text.NormalizeText(normalized, Options.TextColumnName, TextNormalizingEstimator.CaseMode.Lower, keepDiacritics: true, keepPunctuations: false, keepNumbers: true)
-            .Append(context.Transforms.Text.TokenizeIntoWords(Options.FeatureColumnName, normalized))
+            .Append(context.Transforms.Text.TokenizeIntoWords(Options.FeatureColumnName, normalized, [' ', '\t', '\n', '\r']))
             .Append(context.Transforms.Conversion.MapValueToKey(Options.FeatureColumnName, maximumNumberOfKeys: Options.MaxVocabulary))
             .Append(context.Transforms.DropColumns(normalized));
     }
