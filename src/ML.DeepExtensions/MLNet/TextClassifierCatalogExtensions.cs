@@ -68,4 +68,28 @@ public static class TextClassifierCatalogExtensions
     /// <summary>Creates a binary text classifier from full options (raw text or a token key column).</summary>
     public static TextBinaryTrainer TextClassifier(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, TextBinaryOptions options) =>
         new(CatalogEnvironment.From(catalog), options);
+
+    /// <summary>Creates a classifier of numeric sequences: a Single vector column with [steps, features] dimensions (e.g. an image read row by row).</summary>
+    /// <param name="catalog">The multiclass trainers catalog.</param>
+    /// <param name="labelColumnName">Key label column.</param>
+    /// <param name="featureColumnName">Known-size Single vector column declaring [steps, features] dimensions.</param>
+    /// <param name="cell">The recurrent cell of the default architecture (<see cref="SequenceClassifierDefaults.Architecture"/>).</param>
+    /// <param name="epochs">Passes over the data.</param>
+    public static SequenceClassifierTrainer SequenceClassifier(
+        this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName = ColumnNames.Label,
+        string featureColumnName = ColumnNames.Features,
+        RecurrentCell cell = RecurrentCell.Lstm,
+        int epochs = SequenceClassifierDefaults.Epochs) =>
+        catalog.SequenceClassifier(new SequenceClassifierOptions
+        {
+            LabelColumnName = labelColumnName,
+            FeatureColumnName = featureColumnName,
+            Architecture = SequenceClassifierDefaults.Architecture(cell),
+            Epochs = epochs,
+        });
+
+    /// <summary>Creates a classifier of numeric sequences from full options.</summary>
+    public static SequenceClassifierTrainer SequenceClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, SequenceClassifierOptions options) =>
+        new(CatalogEnvironment.From(catalog), options);
 }
