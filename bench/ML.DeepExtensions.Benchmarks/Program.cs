@@ -29,6 +29,7 @@ internal static class Program
             Memory.MemoryBenchmark.Command(),
             Scoring.BatchScoringBenchmark.Command(),
             Sequence.TextClassificationBenchmark.Create(),
+            Sequence.SequenceFashionMnistBenchmark.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -36,7 +36,6 @@ internal static class TextClassificationBenchmark
 
     public static BenchmarkReport Run(IReadOnlyList<string> categories, int? perCategory, double testFraction, int epochs, int maxLength, int threads, int seed)
     {
-        TorchSharp.torch.set_num_threads(threads);
         var context = new MLContext(seed: seed);
         var (train, test) = Split(Fortunes.Read(DataDirectory(), categories), perCategory, testFraction, seed);
         BenchmarkCommand.Progress($"{train.Count} training and {test.Count} test fortunes in {categories.Count} categories");
@@ -50,8 +49,8 @@ internal static class TextClassificationBenchmark
                 .AppendCacheCheckpoint(context).Append(context.MulticlassClassification.Trainers.SdcaMaximumEntropy()).Fit(data)),
             ("ML.NET FeaturizeText + LightGbm", data => context.Transforms.Text.FeaturizeText("Features", nameof(FortuneText.Text))
                 .AppendCacheCheckpoint(context).Append(context.MulticlassClassification.Trainers.LightGbm()).Fit(data)),
-            ("ML.DeepExtensions LSTM (bidirectional 64, max pooling)", data => context.MulticlassClassification.Trainers.TextClassifier(Options(RecurrentCell.Lstm, epochs, maxLength, seed)).Fit(data)),
-            ("ML.DeepExtensions GRU (bidirectional 64, max pooling)", data => context.MulticlassClassification.Trainers.TextClassifier(Options(RecurrentCell.Gru, epochs, maxLength, seed)).Fit(data)),
+            ("ML.DeepExtensions LSTM (bidirectional 64, max pooling)", data => context.MulticlassClassification.Trainers.TextClassifier(Options(RecurrentCell.Lstm, epochs, maxLength, seed, threads)).Fit(data)),
+            ("ML.DeepExtensions GRU (bidirectional 64, max pooling)", data => context.MulticlassClassification.Trainers.TextClassifier(Options(RecurrentCell.Gru, epochs, maxLength, seed, threads)).Fit(data)),
         };
 
         var table = new ReportTable(("Method", false), ("Test accuracy (micro)", true), ("Macro accuracy", true), ("Log-loss", true), ("Fit seconds", true));
@@ -78,7 +77,7 @@ internal static class TextClassificationBenchmark
             .Bullets([$"Best of ours {bestOurs:P2} against ML.NET's best {bestMLNet:P2}: {100 * (bestOurs - bestMLNet):+0.0;-0.0} points (goal: above ML.NET's best)."]);
     }
 
-    private static TextMulticlassOptions Options(RecurrentCell cell, int epochs, int maxLength, int seed) => new()
+    private static TextMulticlassOptions Options(RecurrentCell cell, int epochs, int maxLength, int seed, int threads) => new()
     {
         LabelColumnName = "Label",
         TextColumnName = nameof(FortuneText.Text),
@@ -86,6 +85,7 @@ internal static class TextClassificationBenchmark
         MaxLength = maxLength,
         Epochs = epochs,
         Seed = seed,
+        IntraOpThreads = threads,
         Optimizer = new OptimizerOptions { LearningRate = 1e-3 },
     };
 
