@@ -92,4 +92,40 @@ public static class TextClassifierCatalogExtensions
     /// <summary>Creates a classifier of numeric sequences from full options.</summary>
     public static SequenceClassifierTrainer SequenceClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, SequenceClassifierOptions options) =>
         new(CatalogEnvironment.From(catalog), options);
+
+    /// <summary>
+    /// Creates a recurrent forecaster of one series (rows in time order), shaped like ML.NET's
+    /// <c>ForecastBySsa</c>: a window of past values, a horizon, and bounds at a confidence level.
+    /// </summary>
+    /// <param name="catalog">The forecasting catalog.</param>
+    /// <param name="outputColumnName">The forecast column (a vector of <paramref name="horizon"/> values).</param>
+    /// <param name="inputColumnName">The series column (Single).</param>
+    /// <param name="windowSize">Past values the network reads.</param>
+    /// <param name="horizon">Future values forecast at once.</param>
+    /// <param name="confidenceLevel">Confidence level of the interval.</param>
+    /// <param name="confidenceLowerBoundColumn">The lower bound column.</param>
+    /// <param name="confidenceUpperBoundColumn">The upper bound column.</param>
+    public static RecurrentForecaster ForecastByRecurrentNetwork(
+        this ForecastingCatalog catalog,
+        string outputColumnName = "Forecast",
+        string inputColumnName = "Value",
+        int windowSize = 12,
+        int horizon = 1,
+        float confidenceLevel = 0.95f,
+        string confidenceLowerBoundColumn = "LowerBound",
+        string confidenceUpperBoundColumn = "UpperBound") =>
+        catalog.ForecastByRecurrentNetwork(new RecurrentForecasterOptions
+        {
+            OutputColumnName = outputColumnName,
+            InputColumnName = inputColumnName,
+            WindowSize = windowSize,
+            Horizon = horizon,
+            ConfidenceLevel = confidenceLevel,
+            LowerBoundColumnName = confidenceLowerBoundColumn,
+            UpperBoundColumnName = confidenceUpperBoundColumn,
+        });
+
+    /// <summary>Creates a recurrent forecaster from full options.</summary>
+    public static RecurrentForecaster ForecastByRecurrentNetwork(this ForecastingCatalog catalog, RecurrentForecasterOptions options) =>
+        new(CatalogEnvironment.From(catalog), options);
 }
