@@ -172,8 +172,9 @@ public sealed class RecurrentForecaster : IEstimator<RecurrentForecastModel>
     internal static SchemaDefinition WindowDefinition(int window, string column)
     {
         var definition = SchemaDefinition.Create(typeof(WindowOnly));
-        definition[nameof(WindowOnly.Window)].ColumnName = column;
-        definition[nameof(WindowOnly.Window)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, window);
+        var windowColumn = definition[nameof(WindowOnly.Window)];
+        windowColumn.ColumnName = column;
+        windowColumn.ColumnType = new VectorDataViewType(NumberDataViewType.Single, window);
         return definition;
     }
 

@@ -74,6 +74,35 @@ public sealed class RecurrentForecasterTests
     }
 
     [TestMethod]
+    public void ASavedForecasterForecastsInAProcessWithoutThisLibrary()
+    {
+        var context = new MLContext(seed: 1);
+        var series = Series(96);
+        var options = new RecurrentForecasterOptions { WindowColumnName = "Features", WindowSize = 12, Horizon = 2, Architecture = [Layer.Lstm(8, returnSequences: false)], Epochs = 3, Seed = 2 };
+        var model = context.Forecasting.ForecastByRecurrentNetwork(options).Fit(context.Data.LoadFromEnumerable(series.Select(v => new Point { Value = v })));
+        float[][] windows = [series[^12..], series[^24..^12]];
+        var definition = SchemaDefinition.Create(typeof(FeaturesRow));
+        definition[nameof(FeaturesRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, 12);
+        var data = context.Data.LoadFromEnumerable(windows.Select(w => new FeaturesRow { Features = w }), definition);
+        var expected = model.Transform(data).GetColumn<float[]>("Forecast").ToArray();
+
+        var output = ML.DeepExtensions.Tests.MLNet.SavedModelInAnotherProcessTests.ScoreElsewhere(context, model, data.Schema, windows);
+
+        var header = output[0].Split('\t').ToList();
+        CollectionAssert.AreEquivalent(new[] { "Forecast", "LowerBound", "UpperBound" }, header);
+        for (int i = 0; i < windows.Length; i++)
+        {
+            var forecast = output[i + 1].Split('\t')[header.IndexOf("Forecast")].Split(',').Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            CollectionAssert.AreEqual(expected[i], forecast, $"window {i}");
+        }
+    }
+
+    public sealed class FeaturesRow
+    {
+        public float[] Features { get; set; } = [];
+    }
+
+    [TestMethod]
     public void BadSeriesAndSettingsAreNamed()
     {
         var context = new MLContext(seed: 1);
