@@ -68,6 +68,16 @@ public sealed class SequenceClassifierTests
         var metrics = context.MulticlassClassification.Evaluate(scored);
         Assert.IsGreaterThan(0.9, metrics.MacroAccuracy, $"macro accuracy {metrics.MacroAccuracy}: early and late bumps differ only in their step");
 
+        // ML.NET's scores (the ONNX graph, standardisation included) are the softmax of the TorchSharp network's outputs.
+        var testRows = Rows(120, 2);
+        using (var check = torch.NewDisposeScope())
+        using (torch.no_grad())
+        {
+            var probabilities = torch.softmax(model.Network.forward(torch.tensor(testRows.SelectMany(r => r.Features).ToArray(), [testRows.Count, Steps, 2])), 1).data<float>().ToArray();
+            var viaMLNet = scored.GetColumn<float[]>("Score").SelectMany(v => v).ToArray();
+            Assert.IsLessThanOrEqualTo(1e-5, probabilities.Zip(viaMLNet, (p, q) => Math.Abs(p - q)).Max(), "torch and ONNX Runtime agree");
+        }
+
         string path = Path.Combine(Path.GetTempPath(), $"mldx-sequence-{Guid.NewGuid():N}.zip");
         try
         {

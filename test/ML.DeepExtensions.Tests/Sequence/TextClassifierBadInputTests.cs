@@ -94,6 +94,18 @@ public sealed class TextClassifierBadInputTests
     }
 
     [TestMethod]
+    public void TheOutputSchemaIsKnownBeforeFitting()
+    {
+        var context = new MLContext(seed: 1);
+        // ML.NET keeps SchemaShape.Create internal; pipelines call it for their estimators.
+        var shape = (SchemaShape)typeof(SchemaShape).GetMethod("Create", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic)!.Invoke(null, [Labelled(context, TextFixtures.Rows(5)).Schema])!;
+        var output = context.MulticlassClassification.Trainers.TextClassifier(Options()).GetOutputSchema(shape);
+        CollectionAssert.IsSubsetOf(new[] { "Score", "PredictedLabel", "Tokens" }, output.Select(c => c.Name).ToArray());
+        var noText = Assert.ThrowsExactly<ArgumentException>(() => context.MulticlassClassification.Trainers.TextClassifier(new TextMulticlassOptions { TextColumnName = "Missing" }).GetOutputSchema(shape));
+        StringAssert.Contains(noText.Message, "'Missing'");
+    }
+
+    [TestMethod]
     public void ScoringDataWithoutTheTextColumnNamesIt()
     {
         var context = new MLContext(seed: 1);
