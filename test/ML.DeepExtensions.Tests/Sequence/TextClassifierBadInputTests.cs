@@ -94,6 +94,16 @@ public sealed class TextClassifierBadInputTests
     }
 
     [TestMethod]
+    public void AValidationSplitOfTokenRowsLogsValidationMetrics()
+    {
+        var context = new MLContext(seed: 1);
+        var options = new TextMulticlassOptions { TextColumnName = "Text", Architecture = Tiny, Epochs = 2, Seed = 3, Data = { ValidationFraction = 0.3 } };
+        var model = context.MulticlassClassification.Trainers.TextClassifier(options).Fit(Labelled(context, TextFixtures.Rows(60)));
+        Assert.HasCount(2, model.History["val_accuracy"]);
+        Assert.IsTrue(model.History["val_loss"].All(double.IsFinite));
+    }
+
+    [TestMethod]
     public void TheOutputSchemaIsKnownBeforeFitting()
     {
         var context = new MLContext(seed: 1);
