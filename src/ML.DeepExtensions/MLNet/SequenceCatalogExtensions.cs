@@ -6,10 +6,10 @@ using ML.DeepExtensions.Sequence;
 namespace ML.DeepExtensions;
 
 /// <summary>
-/// Recurrent text classifiers on ML.NET's catalogs, e.g.
+/// The sequence family on ML.NET's catalogs: text classifiers, the numeric sequence classifier and the recurrent forecaster, e.g.
 /// <c>mlContext.MulticlassClassification.Trainers.TextClassifier(textColumnName: "Text")</c>.
 /// </summary>
-public static class TextClassifierCatalogExtensions
+public static class SequenceCatalogExtensions
 {
     /// <summary>Creates a multiclass text classifier that reads raw text (the model it returns tokenizes it with ML.NET's own transforms).</summary>
     /// <param name="catalog">The multiclass trainers catalog.</param>
