@@ -3,6 +3,7 @@
 # Debian packages without installing anything system-wide:
 #   .data/sklearn/{iris.csv,wine_data.csv,breast_cancer.csv,digits.csv.gz}    from python3-sklearn
 #   .data/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz        from dataset-fashion-mnist
+#   .data/fortunes/{computers,definitions,people,...}  ('%'-separated texts)   from fortunes
 # When a package is installed on the system, its files are copied from there; otherwise the .deb is
 # fetched with `apt-get download` into .data/.debs and unpacked with `dpkg-deb -x`.
 # Idempotent: does nothing when every file is present. Silent on success; on failure it says what
@@ -21,6 +22,10 @@ fashion_package=dataset-fashion-mnist
 fashion_source=usr/share/datasets/fashion-mnist
 fashion_files=(train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz)
 
+fortunes_package=fortunes
+fortunes_source=usr/share/games/fortunes
+fortunes_files=(computers definitions people politics science songs-poems men-women work)
+
 fail() {
     printf '%s\n' "$@" | sed 's/^/fetch-data: /' >&2
     exit 1
@@ -36,7 +41,8 @@ present() {
 }
 
 all_present() {
-    present "$data/sklearn" "${sklearn_files[@]}" && present "$data/fashion-mnist" "${fashion_files[@]}"
+    present "$data/sklearn" "${sklearn_files[@]}" && present "$data/fashion-mnist" "${fashion_files[@]}" \
+        && present "$data/fortunes" "${fortunes_files[@]}"
 }
 
 all_present && exit 0
@@ -59,7 +65,7 @@ download() {
     fi
 
     command -v apt-get >/dev/null 2>&1 || fail \
-        "apt-get not found: the data sets come from Debian packages ($sklearn_package, $fashion_package)." \
+        "apt-get not found: the data sets come from Debian packages ($sklearn_package, $fashion_package, $fortunes_package)." \
         "On a system without apt, copy their files into $data/sklearn and $data/fashion-mnist by hand."
 
     mkdir -p "$debs"
@@ -130,5 +136,6 @@ provide() {
 
 provide "$sklearn_package" "$sklearn_source" sklearn "${sklearn_files[@]}"
 provide "$fashion_package" "$fashion_source" fashion-mnist "${fashion_files[@]}"
+provide "$fortunes_package" "$fortunes_source" fortunes "${fortunes_files[@]}"
 
 all_present || fail "some files are still missing under $data; this is a bug in scripts/fetch-data.sh."

@@ -32,6 +32,8 @@ internal static class Program
             Generative.GanBenchmark.Create(),
             Generative.GanThroughputBenchmark.Create(),
             Generative.TabularGanBenchmark.Create(),
+            Sequence.TextClassificationBenchmark.Create(),
+            Sequence.SequenceFashionMnistBenchmark.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -1,4 +1,6 @@
 // Usage: ML.DeepExtensions.ModelLoadCheck [--dispose-engine | --generator] <model.zip> <features.csv>
+//        ML.DeepExtensions.ModelLoadCheck --text <model.zip> <texts.txt>
+// With --text each line of the file is one row's raw "Text" column (an empty line is an empty text).
 // Each CSV line holds one row's feature values. Prints, per row, every output column the model adds
 // as tab-separated text (vectors comma-separated, keys by their key value), one row per line.
 // With --dispose-engine it instead shows what ML.NET's default PredictionEngine does to a loaded
@@ -19,7 +21,8 @@ if (args.Length == 3 && args[0] == "--play-cartpole")
 }
 
 bool disposeEngine = args.Length == 3 && args[0] == "--dispose-engine";
-if (disposeEngine)
+bool text = args.Length == 3 && args[0] == "--text";
+if (disposeEngine || text)
 {
     args = args[1..];
 }
@@ -37,6 +40,12 @@ if (args.Length != 2)
 
 var context = new MLContext();
 var model = context.Model.Load(args[0], out var inputSchema);
+if (text)
+{
+    var texts = File.ReadAllLines(args[1]).Select(line => new TextRow { Text = line }).ToList();
+    return Print(model.Transform(context.Data.LoadFromEnumerable(texts)), inputSchema);
+}
+
 var featuresType = (VectorDataViewType)inputSchema["Features"].Type;
 var rows = File.ReadAllLines(args[1])
     .Where(line => line.Length > 0)
@@ -49,18 +58,21 @@ if (disposeEngine)
     return DisposeEngineThenUseTheModel(context, model, definition, rows);
 }
 
-var scored = model.Transform(context.Data.LoadFromEnumerable(rows, definition));
+return Print(model.Transform(context.Data.LoadFromEnumerable(rows, definition)), inputSchema);
 
-var outputs = scored.Schema.Where(c => !c.IsHidden && inputSchema.GetColumnOrNull(c.Name) is null).ToList();
-Console.WriteLine(string.Join('\t', outputs.Select(c => c.Name)));
-using var cursor = scored.GetRowCursor(outputs);
-var formatters = outputs.Select(c => Formatter(cursor, c)).ToList();
-while (cursor.MoveNext())
+static int Print(IDataView scored, DataViewSchema inputSchema)
 {
-    Console.WriteLine(string.Join('\t', formatters.Select(f => f())));
-}
+    var outputs = scored.Schema.Where(c => !c.IsHidden && inputSchema.GetColumnOrNull(c.Name) is null && c.Name != "Tokens").ToList();
+    Console.WriteLine(string.Join('\t', outputs.Select(c => c.Name)));
+    using var cursor = scored.GetRowCursor(outputs);
+    var formatters = outputs.Select(c => Formatter(cursor, c)).ToList();
+    while (cursor.MoveNext())
+    {
+        Console.WriteLine(string.Join('\t', formatters.Select(f => f())));
+    }
 
-return 0;
+    return 0;
+}
 
 static int DisposeEngineThenUseTheModel(MLContext context, ITransformer model, SchemaDefinition definition, List<FeatureRow> rows)
 {
@@ -210,6 +222,11 @@ internal sealed class NoiseRow
 internal sealed class ClassRow
 {
     public string ClassName { get; set; } = "";
+}
+
+internal sealed class TextRow
+{
+    public string Text { get; set; } = "";
 }
 
 internal sealed class ScoreRow

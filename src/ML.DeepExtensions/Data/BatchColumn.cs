@@ -24,6 +24,25 @@ public enum BatchColumnConversion
     /// 0/1 targets, the form binary cross-entropy expects.
     /// </summary>
     BinaryTarget,
+
+    /// <summary>
+    /// A key vector of tokens (for example from <c>TokenizeIntoWords</c> → <c>MapValueToKey</c>; variable
+    /// or known size) to an <c>int64</c> tensor <c>[N, MaxLength]</c> of token ids for an embedding:
+    /// key k becomes id k + 1, ML.NET's missing key 0 becomes the unknown token 1, and rows are padded
+    /// with 0 to <see cref="BatchColumn.Shape"/> <c>[MaxLength]</c> (required) or truncated as
+    /// <see cref="BatchColumn.Truncation"/> says. An empty row is all padding.
+    /// </summary>
+    TokenIds,
+}
+
+/// <summary>Which tokens a <see cref="BatchColumnConversion.TokenIds"/> binding keeps from a row longer than its maximum length.</summary>
+public enum SequenceTruncation
+{
+    /// <summary>The first tokens (the end is cut off).</summary>
+    KeepStart,
+
+    /// <summary>The last tokens (the start is cut off).</summary>
+    KeepEnd,
 }
 
 /// <summary>
@@ -77,6 +96,16 @@ public sealed record BatchColumn(
     /// <param name="shape">Optional per-row shape, for example <c>[1]</c> to get <c>[N, 1]</c>.</param>
     public static BatchColumn RegressionLabel(string columnName = "Label", long[]? shape = null) =>
         new(BatchRoles.Label, columnName, BatchColumnConversion.Float32, shape);
+
+    /// <summary>Token ids of a key vector column, padded or truncated to <paramref name="maxLength"/>, in role <see cref="BatchRoles.Features"/>; see <see cref="BatchColumnConversion.TokenIds"/>.</summary>
+    /// <param name="columnName">The token key column.</param>
+    /// <param name="maxLength">Tokens per row after padding or truncation.</param>
+    /// <param name="truncation">Which tokens a longer row keeps.</param>
+    public static BatchColumn Tokens(string columnName, int maxLength, SequenceTruncation truncation = SequenceTruncation.KeepStart) =>
+        new(BatchRoles.Features, columnName, BatchColumnConversion.TokenIds, [maxLength]) { Truncation = truncation };
+
+    /// <summary>Which tokens a <see cref="BatchColumnConversion.TokenIds"/> binding keeps from a longer row. Default <see cref="SequenceTruncation.KeepStart"/>.</summary>
+    public SequenceTruncation Truncation { get; init; }
 
     /// <summary>Per-row weights as <c>float32</c>, in role <see cref="BatchRoles.Weight"/>.</summary>
     /// <param name="columnName">The column name; <c>"Weight"</c> by default.</param>

@@ -125,6 +125,11 @@ internal sealed class ColumnBinding
 
         var type = schemaColumn.Type;
         string where = $"Column '{column.ColumnName}' (role '{column.Role}')";
+        if (column.Conversion == BatchColumnConversion.TokenIds)
+        {
+            return ResolveTokens(column, schemaColumn, where, paramName);
+        }
+
         PrimitiveDataViewType? item;
         bool isVector;
         int width;
@@ -184,6 +189,30 @@ internal sealed class ColumnBinding
         }
 
         return new ColumnBinding(column, schemaColumn, item!, isVector, width, rowShape, storage, keyCount);
+    }
+
+    private static ColumnBinding ResolveTokens(BatchColumn column, DataViewSchema.Column schemaColumn, string where, string paramName)
+    {
+        if (schemaColumn.Type is not VectorDataViewType { ItemType: KeyDataViewType key })
+        {
+            throw new ArgumentException(
+                $"{where} is {schemaColumn.Type}, but token ids need a key vector. Tokenize and map the text first, e.g. "
+                + $"mlContext.Transforms.Text.TokenizeIntoWords(\"{column.ColumnName}\", \"Text\") followed by mlContext.Transforms.Conversion.MapValueToKey(\"{column.ColumnName}\").",
+                paramName);
+        }
+
+        if (column.Shape is not [> 0 and <= int.MaxValue])
+        {
+            throw new ArgumentException($"{where}: token ids need Shape [MaxLength] with one positive length; got [{FormatShape(column.Shape ?? [])}].", paramName);
+        }
+
+        if (!Enum.IsDefined(column.Truncation))
+        {
+            throw new ArgumentException($"{where}: unknown truncation {column.Truncation}.", paramName);
+        }
+
+        int width = (int)column.Shape[0];
+        return new ColumnBinding(column, schemaColumn, key, isVector: true, width, [width], StorageKind.Int64, key.Count);
     }
 
     internal static string FormatShape(IEnumerable<long> shape) =>

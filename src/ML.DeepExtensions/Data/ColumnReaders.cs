@@ -369,6 +369,63 @@ internal sealed class KeyVectorToIndexReader<T>(ColumnBinding binding, MissingVa
     }
 }
 
+/// <summary>
+/// Key vector of tokens to ids padded or truncated to the binding's width: key k → k + 1, missing key
+/// 0 → 1 (the unknown token), padding 0. A key beyond the key count is an error naming the row.
+/// </summary>
+internal sealed class KeyVectorToTokenIdsReader<T>(ColumnBinding binding, MissingValuePolicy policy, ValueGetter<VBuffer<T>> getter)
+    : Int64ColumnReader(binding, policy)
+    where T : unmanaged, IBinaryInteger<T>
+{
+    private VBuffer<T> _buffer;
+    private long[] _dense = [];
+
+    public override bool Read(Span<long> destination, long position)
+    {
+        getter(ref _buffer);
+        int length = _buffer.Length;
+        if (_dense.Length < length)
+        {
+            _dense = new long[Math.Max(length, _dense.Length * 2)];
+        }
+
+        var tokens = _dense.AsSpan(0, length);
+        var values = _buffer.GetValues();
+        if (_buffer.IsDense)
+        {
+            for (int i = 0; i < values.Length; i++)
+            {
+                tokens[i] = long.CreateTruncating(values[i]);
+            }
+        }
+        else
+        {
+            tokens.Clear();
+            var indices = _buffer.GetIndices();
+            for (int i = 0; i < values.Length; i++)
+            {
+                tokens[indices[i]] = long.CreateTruncating(values[i]);
+            }
+        }
+
+        int kept = Math.Min(length, destination.Length);
+        int start = Binding.Column.Truncation == SequenceTruncation.KeepEnd ? length - kept : 0;
+        destination.Clear();
+        for (int i = 0; i < kept; i++)
+        {
+            ulong key = (ulong)tokens[start + i];
+            if (key > Binding.KeyCount)
+            {
+                throw Invalid(position, start + i, $"the key value {key.ToString(CultureInfo.InvariantCulture)} beyond the key count {Binding.KeyCount.ToString(CultureInfo.InvariantCulture)}");
+            }
+
+            destination[i] = (long)key + 1;
+        }
+
+        return true;
+    }
+}
+
 /// <summary>Boolean scalar to int64 class index (false = 0, true = 1).</summary>
 internal sealed class BoolScalarToIndexReader(ColumnBinding binding, MissingValuePolicy policy, ValueGetter<bool> getter)
     : Int64ColumnReader(binding, policy)
@@ -444,6 +501,14 @@ internal static class ColumnReaderFactory
                 TypeCode.Single => Binary<float>(binding, row, column, policy),
                 TypeCode.Double => Binary<double>(binding, row, column, policy),
                 TypeCode.Boolean => BoolToFloat(binding, row, column, policy),
+                _ => throw Unexpected(binding),
+            },
+            BatchColumnConversion.TokenIds => code switch
+            {
+                TypeCode.Byte => new KeyVectorToTokenIdsReader<byte>(binding, policy, row.GetGetter<VBuffer<byte>>(column)),
+                TypeCode.UInt16 => new KeyVectorToTokenIdsReader<ushort>(binding, policy, row.GetGetter<VBuffer<ushort>>(column)),
+                TypeCode.UInt32 => new KeyVectorToTokenIdsReader<uint>(binding, policy, row.GetGetter<VBuffer<uint>>(column)),
+                TypeCode.UInt64 => new KeyVectorToTokenIdsReader<ulong>(binding, policy, row.GetGetter<VBuffer<ulong>>(column)),
                 _ => throw Unexpected(binding),
             },
             _ => code switch

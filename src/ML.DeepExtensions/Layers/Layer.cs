@@ -1,4 +1,5 @@
 using ML.DeepExtensions.Networks;
+using ML.DeepExtensions.Networks.Sequence;
 using ML.DeepExtensions.Training;
 
 namespace ML.DeepExtensions.Layers;
@@ -113,6 +114,69 @@ public static class Layer
         ArgumentNullException.ThrowIfNull(layer);
         OptionChecks.Require(layer is ConvolutionLayer or TransposedConvolutionLayer or DenseLayer, nameof(layer), layer.Describe(), "must be Conv2D, ConvTranspose2D or Dense");
         return new SpectralNormalizationLayer(layer);
+    }
+
+    /// <summary>
+    /// Token ids to vectors of <paramref name="dimensions"/> values; the first layer of a token
+    /// network. Id 0 is padding (a fixed zero vector), id 1 the unknown token (ML.NET's missing key 0),
+    /// key k is id k + 1. <paramref name="vocabulary"/> null lets a text trainer size it from its token column.
+    /// </summary>
+    public static NetworkLayer Embedding(int dimensions, int? vocabulary = null)
+    {
+        OptionChecks.Require(dimensions > 0, nameof(dimensions), dimensions, "must be positive");
+        OptionChecks.Require(vocabulary is null or >= 2, nameof(vocabulary), vocabulary ?? 0, "must be at least 2 (padding and unknown)");
+        return new EmbeddingLayer(dimensions, vocabulary ?? 0);
+    }
+
+    /// <summary>An LSTM over a sequence: stacked <paramref name="layers"/>, optionally bidirectional, with dropout between layers.</summary>
+    /// <param name="units">Hidden size per direction.</param>
+    /// <param name="layers">Stacked layers.</param>
+    /// <param name="bidirectional">Whether a second direction reads each row backwards from its last valid step.</param>
+    /// <param name="dropout">Dropout between stacked layers during training, in [0, 1).</param>
+    /// <param name="returnSequences">True (default): every step's output, for a pooling or another sequence layer; false: each row's final state.</param>
+    public static NetworkLayer Lstm(int units, int layers = 1, bool bidirectional = false, double dropout = 0, bool returnSequences = true) =>
+        Recurrent(RecurrentCell.Lstm, units, layers, bidirectional, dropout, returnSequences);
+
+    /// <summary>A GRU over a sequence; see <see cref="Lstm"/> for the parameters.</summary>
+    public static NetworkLayer Gru(int units, int layers = 1, bool bidirectional = false, double dropout = 0, bool returnSequences = true) =>
+        Recurrent(RecurrentCell.Gru, units, layers, bidirectional, dropout, returnSequences);
+
+    /// <summary>An Elman RNN (tanh) over a sequence; see <see cref="Lstm"/> for the parameters.</summary>
+    public static NetworkLayer SimpleRnn(int units, int layers = 1, bool bidirectional = false, double dropout = 0, bool returnSequences = true) =>
+        Recurrent(RecurrentCell.Simple, units, layers, bidirectional, dropout, returnSequences);
+
+    /// <summary>A 1-D convolution over time with "same" zero padding (stride 1); <paramref name="kernelSize"/> must be odd.</summary>
+    public static NetworkLayer Conv1D(int filters, int kernelSize = 3)
+    {
+        OptionChecks.Require(filters > 0, nameof(filters), filters, "must be positive");
+        OptionChecks.Require(kernelSize > 0 && kernelSize % 2 == 1, nameof(kernelSize), kernelSize, "must be odd and positive");
+        return new Conv1DLayer(filters, kernelSize);
+    }
+
+    /// <summary>Max pooling over time in windows of <paramref name="size"/> steps (stride = size; a partial last window is kept).</summary>
+    public static NetworkLayer MaxPool1D(int size = 2)
+    {
+        OptionChecks.Require(size > 0, nameof(size), size, "must be positive");
+        return new MaxPool1DLayer(size);
+    }
+
+    /// <summary>
+    /// Pools a sequence into one vector over each row's valid steps: the last valid step, the mean, the
+    /// maximum, or attention (<paramref name="attentionUnits"/> null: as many units as features).
+    /// </summary>
+    public static NetworkLayer SequencePooling(SequencePoolingMode mode, int? attentionUnits = null)
+    {
+        OptionChecks.Require(Enum.IsDefined(mode), nameof(mode), mode, "must be a defined mode");
+        OptionChecks.Require(attentionUnits is null or > 0, nameof(attentionUnits), attentionUnits ?? 0, "must be positive");
+        return new SequencePoolingLayer(mode, attentionUnits ?? 0);
+    }
+
+    private static RecurrentLayer Recurrent(RecurrentCell cell, int units, int layers, bool bidirectional, double dropout, bool returnSequences)
+    {
+        OptionChecks.Require(units > 0, nameof(units), units, "must be positive");
+        OptionChecks.Require(layers > 0, nameof(layers), layers, "must be positive");
+        OptionChecks.Require(dropout is >= 0 and < 1, nameof(dropout), dropout, "must be in [0, 1)");
+        return new RecurrentLayer(cell, units, layers, bidirectional, dropout, returnSequences);
     }
 
     private static PoolingLayer Pool(bool average, int size, int? stride)

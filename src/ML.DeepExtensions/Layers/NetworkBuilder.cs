@@ -1,3 +1,4 @@
+using ML.DeepExtensions.Networks.Sequence;
 using static TorchSharp.torch;
 
 namespace ML.DeepExtensions.Layers;
@@ -113,6 +114,9 @@ public static class NetworkBuilder
             modules.Add((LayerNames.LabelScale, outputScale));
         }
 
-        return nn.Sequential(modules);
+        // Sequence layers need each row's length beside the values: a root that carries it.
+        return layers.Any(l => l is SequenceLayer)
+            ? new SequenceNetwork(modules, tokens: layers[0] is EmbeddingLayer)
+            : nn.Sequential(modules);
     }
 }

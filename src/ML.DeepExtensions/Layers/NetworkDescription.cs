@@ -50,7 +50,8 @@ public sealed record NetworkDescription
         long[] input = [.. InputShape];
         nn.Module<Tensor, Tensor>? normalization = Normalization switch
         {
-            InputNormalization.Standardization => new Standardization(new float[input[0]], Enumerable.Repeat(1f, (int)input[0]).ToArray()),
+            // Per feature of the last dimension: [F] for an MLP, each step's F values for a sequence [T, F].
+            InputNormalization.Standardization => new Standardization(new float[input[^1]], Enumerable.Repeat(1f, (int)input[^1]).ToArray()),
             InputNormalization.Image => new ImageNormalization(1f, new float[input[0]], Enumerable.Repeat(1f, (int)input[0]).ToArray()),
             _ => null,
         };

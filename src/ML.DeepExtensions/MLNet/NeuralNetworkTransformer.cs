@@ -23,9 +23,12 @@ public sealed class NeuralNetworkTransformer : ITransformer, IDisposable
     private readonly OnnxScoring _onnxScoring;
     private readonly ITransformer _scoring;
     private readonly byte[] _onnxModel;
+    private readonly Action<DataViewSchema>? _inputCheck;
 
-    internal NeuralNetworkTransformer(OnnxScoring scoring, byte[] onnxModel, torch.nn.Module<torch.Tensor, torch.Tensor> network, NetworkDescription description, TrainingHistory history, string featureColumn)
+    internal NeuralNetworkTransformer(OnnxScoring scoring, byte[] onnxModel, torch.nn.Module<torch.Tensor, torch.Tensor> network, NetworkDescription description, TrainingHistory history, string featureColumn,
+        Action<DataViewSchema>? inputCheck = null)
     {
+        _inputCheck = inputCheck;
         _onnxScoring = scoring;
         _scoring = scoring.Transformer;
         _onnxModel = onnxModel;
@@ -87,6 +90,12 @@ public sealed class NeuralNetworkTransformer : ITransformer, IDisposable
     private DataViewSchema CheckInput(DataViewSchema schema)
     {
         ArgumentNullException.ThrowIfNull(schema);
+        if (_inputCheck is not null)
+        {
+            _inputCheck(schema);
+            return schema;
+        }
+
         var column = SchemaChecks.Find(schema, FeatureColumnName, "features");
         if (column.Type is VectorDataViewType { IsKnownSize: true } vector && vector.ItemType == NumberDataViewType.Single && vector.Size == FeatureSize)
         {

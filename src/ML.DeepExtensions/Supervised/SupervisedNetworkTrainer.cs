@@ -62,6 +62,47 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
     /// <summary>A random transformation of each training batch's features (augmentation), or null.</summary>
     private protected virtual BatchAugmentation? CreateAugmentation(int seed) => null;
 
+    /// <summary>
+    /// Transforms the family fits on the training data before the network (a text classifier's
+    /// tokenization and vocabulary); they also start the returned scoring chain. Default: none.
+    /// </summary>
+    private protected virtual (IDataView Train, IDataView? Validation, ITransformer? Preprocessing) Preprocess(IDataView trainData, IDataView? validationData) =>
+        (trainData, validationData, null);
+
+    /// <summary>How the features column becomes the network's input tensor. Default: float32 of the input shape.</summary>
+    private protected virtual BatchColumn FeatureBinding(long[] inputShape) =>
+        BatchColumn.Features(Options.FeatureColumnName, inputShape.Length > 1 ? inputShape : null);
+
+    /// <summary>The graph input that the features column feeds. Default: a Single vector of the same name.</summary>
+    private protected virtual OnnxInput GraphInput => OnnxInput.Column(Options.FeatureColumnName);
+
+    /// <summary>
+    /// Declares the per-row graph input and returns the value holding the network's batch of one.
+    /// Default: a float vector [F] reshaped to [1, ..inputShape].
+    /// </summary>
+    private protected virtual string AddGraphInput(OnnxGraphBuilder graph, long[] inputShape)
+    {
+        long size = inputShape.Aggregate(1L, (a, b) => a * b);
+        graph.AddInput(Options.FeatureColumnName, OnnxElementType.Float, size);
+        long[] batchShape = [1, .. inputShape];
+        var batch = graph.AddNode("Reshape", [Options.FeatureColumnName, graph.AddInitializer("batch_of_one", batchShape, [batchShape.Length])], nameHint: "batch");
+        graph.SetType(batch, new OnnxTensorType(OnnxElementType.Float, batchShape.Select(d => (OnnxDim)d)));
+        return batch;
+    }
+
+    /// <summary>Checks the features column of an input shape (GetOutputSchema). Default: a known-size vector of Single.</summary>
+    private protected virtual void CheckFeatureShape(SchemaShape.Column features)
+    {
+        if (features.Kind != SchemaShape.Column.VectorKind.Vector || features.ItemType != NumberDataViewType.Single)
+        {
+            throw new ArgumentException(
+                $"The features column '{Options.FeatureColumnName}' must be a known-size vector of Single.", nameof(features));
+        }
+    }
+
+    /// <summary>The check a fitted model runs on a schema before scoring; null: the features column as trained (a Single vector).</summary>
+    private protected virtual Action<DataViewSchema>? ScoringInputCheck(long[] inputShape) => null;
+
     /// <summary>Trains on <paramref name="input"/> (with <see cref="Data.DataOptions.ValidationFraction"/> held out if set).</summary>
     public NeuralNetworkTransformer Fit(IDataView input) => Fit(input, null);
 
@@ -71,6 +112,7 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
     public NeuralNetworkTransformer Fit(IDataView trainData, IDataView? validationData)
     {
         ArgumentNullException.ThrowIfNull(trainData);
+        (trainData, validationData, var preprocessing) = Preprocess(trainData, validationData);
         var head = CreateHead();
         long[] inputShape = InputShape(trainData.Schema);
         head.ValidateLabel(trainData.Schema, Options.LabelColumnName);
@@ -105,7 +147,7 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
         ITrainingCallback logger = new ChannelLogger(channel, ComponentName);
         var run = new TrainingRun(Options, defaultSeed: host.Rand.Next(), [logger]);
         int seed = run.Seed;
-        var features = BatchColumn.Features(Options.FeatureColumnName, inputShape.Length > 1 ? inputShape : null);
+        var features = FeatureBinding(inputShape);
         var data = SupervisedData.Open(trainData, validationData, Options, features, head, seed);
         channel.Info(MessageSensitivity.None, $"{ComponentName}: {head.TaskName} on {data.TrainingRows} rows x {string.Join("x", inputShape)} features"
             + (data.Validation is null ? "" : $", {data.ValidationRows} validation rows") + $", seed {seed}.");
@@ -139,25 +181,33 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
         network.eval();
         string rawColumn = $"{ComponentName}.RawOutput";
         byte[] onnx = ExportOnnx(network, description, rawColumn);
-        var scoring = OnnxScoringChain.Build(onnx, Options.FeatureColumnName, rawColumn, trainData,
-            rawScored => head.CreateScorer(_environment, rawScored, rawColumn, Options.LabelColumnName));
-        return new NeuralNetworkTransformer(scoring, onnx, network, description, history, Options.FeatureColumnName);
+        var scoring = OnnxScoringChain.Build(onnx, [GraphInput], [rawColumn], trainData,
+            rawScored => head.CreateScorer(_environment, rawScored, rawColumn, Options.LabelColumnName), dropAfterScoring: [rawColumn]);
+        if (preprocessing is not null)
+        {
+            scoring = scoring with { Transformer = new TransformerChain<ITransformer>(preprocessing, scoring.Transformer) };
+        }
+
+        return new NeuralNetworkTransformer(scoring, onnx, network, description, history, Options.FeatureColumnName, ScoringInputCheck(inputShape));
     }
 
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        var features = SchemaChecks.Find(inputSchema, Options.FeatureColumnName, "features");
-        if (features.Kind != SchemaShape.Column.VectorKind.Vector || features.ItemType != NumberDataViewType.Single)
-        {
-            throw new ArgumentException(
-                $"The features column '{Options.FeatureColumnName}' must be a known-size vector of Single.", nameof(inputSchema));
-        }
+        inputSchema = PreprocessShape(inputSchema);
+        CheckFeatureShape(inputSchema);
 
         var label = SchemaChecks.Find(inputSchema, Options.LabelColumnName, "label");
         return SchemaChecks.Append(inputSchema, CreateHead().OutputColumns(label));
     }
+
+    /// <summary>The schema shape after <see cref="Preprocess"/>'s transforms. Default: unchanged.</summary>
+    private protected virtual SchemaShape PreprocessShape(SchemaShape inputSchema) => inputSchema;
+
+    /// <summary>Checks the features column's shape with <see cref="CheckFeatureShape(SchemaShape.Column)"/>.</summary>
+    private void CheckFeatureShape(SchemaShape inputSchema) =>
+        CheckFeatureShape(SchemaChecks.Find(inputSchema, Options.FeatureColumnName, "features"));
 
     private byte[] ExportOnnx(nn.Module network, NetworkDescription description, string rawColumn)
     {
@@ -165,12 +215,8 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
         // reshaped to a batch of one for the batch-first layers, and the output back to a vector [K]
         // (ML.NET 5's OnnxTransformer cannot deliver rank-0 outputs; ML.NET's scorers make the scalar columns).
         long[] inputShape = [.. description.InputShape];
-        long size = inputShape.Aggregate(1L, (a, b) => a * b);
         var graph = new OnnxGraphBuilder(ComponentName);
-        graph.AddInput(Options.FeatureColumnName, OnnxElementType.Float, size);
-        long[] batchShape = [1, .. inputShape];
-        var batch = graph.AddNode("Reshape", [Options.FeatureColumnName, graph.AddInitializer("batch_of_one", batchShape, [batchShape.Length])], nameHint: "batch");
-        graph.SetType(batch, new OnnxTensorType(OnnxElementType.Float, batchShape.Select(d => (OnnxDim)d)));
+        var batch = AddGraphInput(graph, inputShape);
         var exporter = new OnnxModuleExporter();
         foreach (var layer in description.Layers)
         {

@@ -54,6 +54,7 @@ public sealed class OnnxReferenceCheckerTests
             graphs["gan-generator"] = gan.GeneratorOnnxModel.ToArray();
             graphs["gan-discriminator"] = gan.DiscriminatorOnnxModel.ToArray();
 
+            AddSequenceGraphs(context, graphs);
             foreach (var (name, bytes) in graphs)
             {
                 File.WriteAllBytes(Path.Combine(directory, name + ".onnx"), bytes);
@@ -69,6 +70,37 @@ public sealed class OnnxReferenceCheckerTests
         finally
         {
             Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>Text classifiers using every sequence layer, the forecaster, and bare token networks with each sequence pooling.</summary>
+    private static void AddSequenceGraphs(MLContext context, Dictionary<string, byte[]> graphs)
+    {
+        var rows = ML.DeepExtensions.Tests.Sequence.TextFixtures.Rows(40);
+        var text = context.Transforms.Conversion.MapValueToKey("Label").Fit(context.Data.LoadFromEnumerable(rows)).Transform(context.Data.LoadFromEnumerable(rows));
+        graphs["text-multiclass"] = context.MulticlassClassification.Trainers.TextClassifier(new ML.DeepExtensions.Sequence.TextMulticlassOptions
+        {
+            TextColumnName = "Text", Epochs = 1,
+            Architecture = [Layer.Embedding(8), Layer.Conv1D(8, 3), Layer.Relu(), Layer.MaxPool1D(2), Layer.Lstm(8, layers: 2, bidirectional: true), Layer.Gru(8, bidirectional: true), Layer.SimpleRnn(8),
+                Layer.SequencePooling(ML.DeepExtensions.Networks.Sequence.SequencePoolingMode.Attention)],
+        }).Fit(text).OnnxModel.ToArray();
+        graphs["text-binary"] = context.BinaryClassification.Trainers.TextClassifier(new ML.DeepExtensions.Sequence.TextBinaryOptions
+        {
+            TextColumnName = "Text", LabelColumnName = "IsPositive", Epochs = 1, Truncation = ML.DeepExtensions.Data.SequenceTruncation.KeepEnd,
+            Architecture = [Layer.Embedding(8), Layer.Gru(8, bidirectional: true, returnSequences: false)],
+        }).Fit(text).OnnxModel.ToArray();
+        var series = context.Data.LoadFromEnumerable(Enumerable.Range(0, 40).Select(t => new ML.DeepExtensions.Tests.Sequence.RecurrentForecasterTests.Point { Value = (float)Math.Sin(t) }));
+        graphs["forecaster"] = context.Forecasting.ForecastByRecurrentNetwork(new ML.DeepExtensions.Sequence.RecurrentForecasterOptions { WindowSize = 6, Horizon = 2, Epochs = 1 })
+            .Fit(series).Network.OnnxModel.ToArray();
+        foreach (var mode in Enum.GetValues<ML.DeepExtensions.Networks.Sequence.SequencePoolingMode>())
+        {
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            var network = NetworkBuilder.Build([Layer.Embedding(4, 10), Layer.Lstm(4), Layer.SequencePooling(mode)], [6], 2);
+            network.eval();
+            var graph = new ML.DeepExtensions.Onnx.OnnxGraphBuilder();
+            graph.AddInput("ids", ML.DeepExtensions.Onnx.OnnxElementType.Int64, "N", "T");
+            graph.AddOutput(new ML.DeepExtensions.Onnx.OnnxModuleExporter().Export(graph, network, "ids"), "output", ML.DeepExtensions.Onnx.OnnxElementType.Float, "N", 2);
+            graphs[$"tokens-{mode.ToString().ToLowerInvariant()}"] = graph.ToBytes();
         }
     }
 

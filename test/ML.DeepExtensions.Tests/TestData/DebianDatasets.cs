@@ -34,6 +34,11 @@ internal static class DebianDatasets
     public static string FashionMnist(string fileName) =>
         Locate("fashion-mnist", FashionMnistSystemDirectory, "dataset-fashion-mnist", fileName);
 
+    /// <summary>The folder holding the fortunes category files (computers, science, people, ...).</summary>
+    /// <exception cref="FileNotFoundException">The files are in none of the known places.</exception>
+    public static string FortunesDirectory() =>
+        Path.GetDirectoryName(Locate("fortunes", "/usr/share/games/fortunes", "fortunes", "science"))!;
+
     private static string Locate(string dataSubdirectory, string systemDirectory, string package, string fileName)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(fileName);

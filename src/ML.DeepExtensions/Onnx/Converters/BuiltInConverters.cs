@@ -1,5 +1,6 @@
 using ML.DeepExtensions.Networks;
 using ML.DeepExtensions.Networks.Generative;
+using ML.DeepExtensions.Networks.Sequence;
 using ML.DeepExtensions.Networks.Vision;
 using TorchSharp.Modules;
 
@@ -43,6 +44,7 @@ internal static class BuiltInConverters
             .Register<Upsampling>(GenerativeConverters.Upsampling)
             .Register<Reshape>(GenerativeConverters.Reshape)
             .Register<LabelEmbedding>(GenerativeConverters.LabelEmbedding)
-            .Register<SpectralNormalization>(GenerativeConverters.SpectralNormalization);
+            .Register<SpectralNormalization>(GenerativeConverters.SpectralNormalization)
+            .Register<SequenceNetwork>(SequenceConverters.Network);
     }
 }
