@@ -19,48 +19,18 @@ namespace ML.DeepExtensions.Reinforcement;
 /// <item><term>Deterministic</term><description>Yes.</description></item>
 /// </list>
 /// </remarks>
-public sealed class ContinuousPolicy
+public sealed class ContinuousPolicy : TrainedPolicy<BoxSpace>
 {
     /// <summary>The name of the action column.</summary>
     public const string ActionColumnName = "Action";
 
-    private readonly nn.Module<Tensor, Tensor> _network;
-
     internal ContinuousPolicy(nn.Module<Tensor, Tensor> network, int observationSize, BoxSpace actions, TrainingHistory history, double bestReturn, long bestStep, long? thresholdStep)
+        : base(network, observationSize, actions, history, bestReturn, bestStep, thresholdStep)
     {
-        _network = network;
-        _network.eval();
-        ObservationSize = observationSize;
-        ActionSpace = actions;
-        History = history;
-        BestEvaluationReturn = bestReturn;
-        BestEvaluationStep = bestStep;
-        StepsToThreshold = thresholdStep;
     }
 
-    /// <summary>The network (observation → mean action, before clipping), in eval mode.</summary>
-    public nn.Module<Tensor, Tensor> Network => _network;
-
-    /// <summary>The length of an observation.</summary>
-    public int ObservationSize { get; }
-
-    /// <summary>The actions.</summary>
-    public BoxSpace ActionSpace { get; }
-
-    /// <summary>One row per evaluation, as <see cref="DiscretePolicy.History"/>.</summary>
-    public TrainingHistory History { get; }
-
-    /// <summary>The best evaluation's mean return.</summary>
-    public double BestEvaluationReturn { get; }
-
-    /// <summary>The environment step of the best evaluation.</summary>
-    public long BestEvaluationStep { get; }
-
-    /// <summary>The environment step of the first evaluation that reached <see cref="AgentOptions.RewardThreshold"/>, or null.</summary>
-    public long? StepsToThreshold { get; }
-
     /// <summary>The deterministic action for <paramref name="observation"/>, clipped to the action space.</summary>
-    /// <exception cref="ArgumentException">The observation's length is not <see cref="ObservationSize"/>.</exception>
+    /// <exception cref="ArgumentException">The observation's length is not <see cref="TrainedPolicy{TSpace}.ObservationSize"/>.</exception>
     public float[] Act(float[] observation)
     {
         ArgumentNullException.ThrowIfNull(observation);
@@ -69,7 +39,7 @@ public sealed class ContinuousPolicy
             throw new ArgumentException($"The observation has {observation.Length} values; the policy takes {ObservationSize}.", nameof(observation));
         }
 
-        return Clip(AgentLoop.Forward(_network, observation, _network.parameters().First().device), ActionSpace);
+        return Clip(AgentLoop.Forward(Network, observation, Network.parameters().First().device), ActionSpace);
     }
 
     /// <summary>Plays <paramref name="episodes"/> episodes, episode <c>i</c> from <c>Reset(seed + i)</c>, and returns each episode's return.</summary>
@@ -88,7 +58,7 @@ public sealed class ContinuousPolicy
         var batch = graph.AddNode("Reshape", [observationColumnName, graph.AddInitializer("batch_of_one", [1L, ObservationSize], [2])], nameHint: "batch");
         graph.SetType(batch, new OnnxTensorType(OnnxElementType.Float, [1, ObservationSize]));
         var exporter = AgentNetworks.Exporter();
-        var mean = exporter.Export(graph, _network, batch);
+        var mean = exporter.Export(graph, Network, batch);
         int size = ActionSpace.Size;
         var row = graph.AddNode("Reshape", [mean, graph.AddInitializer("row", [(long)size], [1])], nameHint: "row");
         var low = graph.AddNode("Max", [row, graph.AddInitializer("low", ActionSpace.Low.ToArray(), [size])], nameHint: "above_low");

@@ -20,7 +20,7 @@ namespace ML.DeepExtensions.Reinforcement;
 /// <item><term>Deterministic</term><description>Yes: argmax, the first action on ties.</description></item>
 /// </list>
 /// </remarks>
-public sealed class DiscretePolicy
+public sealed class DiscretePolicy : TrainedPolicy<DiscreteSpace>
 {
     /// <summary>The default name of the observation column.</summary>
     public const string ObservationColumnName = "Observation";
@@ -28,47 +28,17 @@ public sealed class DiscretePolicy
     /// <summary>The name of the per-action values column.</summary>
     public const string ActionValuesColumnName = "ActionValues";
 
-    private readonly nn.Module<Tensor, Tensor> _network;
-
     internal DiscretePolicy(nn.Module<Tensor, Tensor> network, int observationSize, DiscreteSpace actions, TrainingHistory history, double bestReturn, long bestStep, long? thresholdStep)
+        : base(network, observationSize, actions, history, bestReturn, bestStep, thresholdStep)
     {
-        _network = network;
-        _network.eval();
-        ObservationSize = observationSize;
-        ActionSpace = actions;
-        History = history;
-        BestEvaluationReturn = bestReturn;
-        BestEvaluationStep = bestStep;
-        StepsToThreshold = thresholdStep;
     }
 
-    /// <summary>The network (observation → one value per action), in eval mode.</summary>
-    public nn.Module<Tensor, Tensor> Network => _network;
-
-    /// <summary>The length of an observation.</summary>
-    public int ObservationSize { get; }
-
-    /// <summary>The actions.</summary>
-    public DiscreteSpace ActionSpace { get; }
-
-    /// <summary>One row per evaluation: <c>step</c>, <c>eval_return</c>, <c>eval_return_std</c>, <c>eval_length</c>, <c>episode_return</c> (mean of the last 100 training episodes), <c>episodes</c>, <c>loss</c>, ... Save it with <see cref="TrainingHistory.SaveCsv"/> or <see cref="TrainingHistory.SavePlot"/>.</summary>
-    public TrainingHistory History { get; }
-
-    /// <summary>The best evaluation's mean return (the weights of this policy when <see cref="AgentOptions.KeepBestPolicy"/> is set).</summary>
-    public double BestEvaluationReturn { get; }
-
-    /// <summary>The environment step of the best evaluation.</summary>
-    public long BestEvaluationStep { get; }
-
-    /// <summary>The environment step of the first evaluation that reached <see cref="AgentOptions.RewardThreshold"/>, or null.</summary>
-    public long? StepsToThreshold { get; }
-
     /// <summary>The greedy action for <paramref name="observation"/>.</summary>
-    /// <exception cref="ArgumentException">The observation's length is not <see cref="ObservationSize"/>.</exception>
+    /// <exception cref="ArgumentException">The observation's length is not <see cref="TrainedPolicy{TSpace}.ObservationSize"/>.</exception>
     public int Act(float[] observation) => ActionSpace.Start + AgentLoop.ArgMax(ActionValues(observation));
 
     /// <summary>The network's value for each action.</summary>
-    /// <exception cref="ArgumentException">The observation's length is not <see cref="ObservationSize"/>.</exception>
+    /// <exception cref="ArgumentException">The observation's length is not <see cref="TrainedPolicy{TSpace}.ObservationSize"/>.</exception>
     public float[] ActionValues(float[] observation)
     {
         ArgumentNullException.ThrowIfNull(observation);
@@ -77,7 +47,7 @@ public sealed class DiscretePolicy
             throw new ArgumentException($"The observation has {observation.Length} values; the policy takes {ObservationSize}.", nameof(observation));
         }
 
-        return AgentLoop.Forward(_network, observation, _network.parameters().First().device);
+        return AgentLoop.Forward(Network, observation, Network.parameters().First().device);
     }
 
     /// <summary>Plays <paramref name="episodes"/> episodes greedily, episode <c>i</c> from <c>Reset(seed + i)</c>, and returns each episode's return.</summary>
@@ -90,7 +60,7 @@ public sealed class DiscretePolicy
 
     /// <summary>The per-row ONNX graph: input <paramref name="observationColumnName"/> <c>[n]</c>, output <c>ActionValues</c> <c>[k]</c>.</summary>
     public byte[] ExportOnnx(string observationColumnName = ObservationColumnName) =>
-        AgentNetworks.ExportPerRow(_network, ObservationSize, ActionSpace.Count, observationColumnName, ActionValuesColumnName, "discrete_policy");
+        AgentNetworks.ExportPerRow(Network, ObservationSize, ActionSpace.Count, observationColumnName, ActionValuesColumnName, "discrete_policy");
 
     /// <summary>
     /// The policy as an ML.NET model (ML.NET's OnnxTransformer and multiclass scorer): an observation
