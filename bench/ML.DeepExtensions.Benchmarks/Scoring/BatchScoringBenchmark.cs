@@ -35,16 +35,17 @@ internal static class BatchScoringBenchmark
         models.AcceptOnlyFromAmong("all", "cnn", "mlp");
         var rounds = new Option<int>("--rounds") { Description = "Interleaved timed rounds after a warm-up round.", DefaultValueFactory = _ => 3 };
         var batchSize = new Option<int>("--batch-size") { Description = "Rows per ONNX Runtime call in the batched paths.", DefaultValueFactory = _ => 256 };
+        var threads = new Option<int?>("--intra-op-threads") { Description = "ONNX Runtime threads inside one call, for BatchScorer, mldx and the raw path alike; default: ONNX Runtime's (one per physical core)." };
         var trainRows = new Option<int>("--train-rows") { Description = "Fashion-MNIST images to train the CNN on (one epoch; speed does not depend on accuracy).", DefaultValueFactory = _ => 2000 };
         var memoryRows = new Option<int[]>("--memory-rows") { Description = "Sizes of the generated CSVs for the peak-memory runs.", DefaultValueFactory = _ => [100_000, 1_000_000], AllowMultipleArgumentsPerToken = true };
         var output = new Option<FileInfo?>("--output") { Description = "Also write the Markdown report to this file." };
         var command = new Command("batch-scoring", "Scoring rows/s: Transform row by row vs BatchScorer vs the mldx CLI vs raw batched ONNX Runtime, and the CLI's peak memory on large CSVs.")
         {
-            rows, mlpRows, models, rounds, batchSize, trainRows, memoryRows, output,
+            rows, mlpRows, models, rounds, batchSize, threads, trainRows, memoryRows, output,
         };
         command.SetAction(parse =>
         {
-            string report = Run(parse.GetValue(rows), parse.GetValue(mlpRows), parse.GetValue(models)!, parse.GetValue(rounds), parse.GetValue(batchSize), parse.GetValue(trainRows), parse.GetValue(memoryRows) ?? []);
+            string report = Run(parse.GetValue(rows), parse.GetValue(mlpRows), parse.GetValue(models)!, parse.GetValue(rounds), parse.GetValue(batchSize), parse.GetValue(threads), parse.GetValue(trainRows), parse.GetValue(memoryRows) ?? []);
             Console.WriteLine(report);
             if (parse.GetValue(output) is { } file)
             {
@@ -58,7 +59,7 @@ internal static class BatchScoringBenchmark
 
     private sealed record Subject(string Name, ITransformer Model, DataViewSchema Schema, IDataView Data, float[][] Features, byte[] RawGraph, long[] RowShape);
 
-    public static string Run(int rows, int mlpRows, string models, int rounds, int batchSize, int trainRows, int[] memoryRows)
+    public static string Run(int rows, int mlpRows, string models, int rounds, int batchSize, int? threads, int trainRows, int[] memoryRows)
     {
         string folder = Directory.CreateTempSubdirectory("mldx-bench-scoring-").FullName;
         try
@@ -78,13 +79,13 @@ internal static class BatchScoringBenchmark
             }
 
             string sizes = string.Join(", ", subjects.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Rows:N0} rows per pass for the {s.Subject.Name}")));
-            report.AppendLine(CultureInfo.InvariantCulture, $"{sizes}; {rounds} interleaved rounds after a warm-up round, batch {batchSize}, ONNX Runtime default threading; {Environment.ProcessorCount} cores, {Cpu()}; load {loadBefore} before.");
+            report.AppendLine(CultureInfo.InvariantCulture, $"{sizes}; {rounds} interleaved rounds after a warm-up round, batch {batchSize}, {(threads is { } t ? $"{t} ONNX Runtime thread(s) per call" : "ONNX Runtime default threading")}; {Environment.ProcessorCount} cores, {Cpu()}; load {loadBefore} before.");
             report.AppendLine();
             report.AppendLine("| Model | Path | Median rows/s | Rounds | vs raw ONNX Runtime |");
             report.AppendLine("|---|---|---:|---|---:|");
             foreach (var (subject, subjectRows) in subjects)
             {
-                Measure(subject, subjectRows, rounds, batchSize, folder, report);
+                Measure(subject, subjectRows, rounds, batchSize, threads, folder, report);
             }
 
             report.AppendLine();
@@ -98,7 +99,7 @@ internal static class BatchScoringBenchmark
             {
                 string csv = Path.Combine(folder, $"digits-{n}.csv");
                 WriteCsv(csv, digits.Features, n);
-                var (seconds, summary) = RunCli(model, csv, Path.Combine(folder, "out.csv"), batchSize);
+                var (seconds, summary) = RunCli(model, csv, Path.Combine(folder, "out.csv"), batchSize, threads);
                 report.AppendLine(CultureInfo.InvariantCulture, $"| {n:N0} | {new FileInfo(csv).Length / (1024.0 * 1024.0):F0} MiB | {seconds:F1} | {PeakMiB(summary)} |");
                 File.Delete(csv);
             }
@@ -113,15 +114,22 @@ internal static class BatchScoringBenchmark
         }
     }
 
-    private static void Measure(Subject subject, int rows, int rounds, int batchSize, string folder, StringBuilder report)
+    private static void Measure(Subject subject, int rows, int rounds, int batchSize, int? threads, string folder, StringBuilder report)
     {
         string model = Path.Combine(folder, subject.Name + ".zip");
         new MLContext().Model.Save(subject.Model, subject.Schema, model);
         var loaded = new MLContext().Model.Load(model, out _);
-        using var scorer = new MLContext().Model.CreateBatchScorer(model, out _, new BatchScorerOptions { BatchSize = batchSize });
+        using var scorer = new MLContext().Model.CreateBatchScorer(model, out _, new BatchScorerOptions { BatchSize = batchSize, IntraOpThreads = threads });
+        using var serial = new MLContext().Model.CreateBatchScorer(model, out _, new BatchScorerOptions { BatchSize = batchSize, IntraOpThreads = threads, ReadAhead = false });
         string csv = Path.Combine(folder, subject.Name + ".csv");
         WriteCsv(csv, subject.Features, rows);
-        using var raw = new InferenceSession(subject.RawGraph);
+        using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        if (threads is { } count)
+        {
+            sessionOptions.IntraOpNumThreads = count;
+        }
+
+        using var raw = new InferenceSession(subject.RawGraph, sessionOptions);
         var flat = subject.Features.SelectMany(f => f).ToArray();
         int width = subject.Features[0].Length;
 
@@ -129,6 +137,7 @@ internal static class BatchScoringBenchmark
         {
             ["Transform (OnnxTransformer, row by row)"] = [],
             ["BatchScorer"] = [],
+            ["BatchScorer, ReadAhead = false"] = [],
             ["mldx score, CSV in and out, end to end"] = [],
             ["Reading the input view alone (no model): the floor under Transform and BatchScorer"] = [],
             ["Raw ONNX Runtime, batched graph, in-memory arrays"] = [],
@@ -140,7 +149,8 @@ internal static class BatchScoringBenchmark
             [
                 rows / Time(() => Drain(loaded.Transform(subject.Data))),
                 rows / Time(() => Drain(scorer.Transform(subject.Data))),
-                rows / RunCli(model, csv, Path.Combine(folder, "out.csv"), batchSize).Seconds,
+                rows / Time(() => Drain(serial.Transform(subject.Data))),
+                rows / RunCli(model, csv, Path.Combine(folder, "out.csv"), batchSize, threads).Seconds,
                 rows / Time(() => DrainFeatures(subject.Data)),
                 rows / Time(() => RawOnnx(raw, flat, rows, width, subject.RowShape, batchSize)),
             ];
@@ -231,12 +241,18 @@ internal static class BatchScoringBenchmark
         }
     }
 
-    private static (double Seconds, string Summary) RunCli(string model, string input, string output, int batchSize)
+    private static (double Seconds, string Summary) RunCli(string model, string input, string output, int batchSize, int? threads)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var arg in new[] { MldxPath(), "score", model, input, "-o", output, "--force", "--no-progress", "--batch-size", batchSize.ToString(CultureInfo.InvariantCulture) })
         {
             start.ArgumentList.Add(arg);
+        }
+
+        if (threads is { } count)
+        {
+            start.ArgumentList.Add("--threads");
+            start.ArgumentList.Add(count.ToString(CultureInfo.InvariantCulture));
         }
 
         var stopwatch = Stopwatch.StartNew();

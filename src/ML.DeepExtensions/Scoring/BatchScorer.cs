@@ -13,8 +13,9 @@ namespace ML.DeepExtensions.Scoring;
 /// <remarks>
 /// <para>
 /// Create one with <see cref="BatchScoringCatalogExtensions.CreateBatchScorer(ModelOperationsCatalog, ITransformer, BatchScorerOptions?)"/>.
-/// The result of <see cref="Transform"/> is lazy and streams: a cursor holds one batch of rows
-/// (<see cref="BatchScorerOptions.BatchSize"/>) at a time, whatever the data's size. ONNX
+/// The result of <see cref="Transform"/> is lazy and streams: a cursor holds two batches of rows
+/// (<see cref="BatchScorerOptions.BatchSize"/>) at a time, whatever the data's size: the one it
+/// serves and the one it reads ahead (see <see cref="BatchScorerOptions.ReadAhead"/>). ONNX
 /// Runtime sessions are created once and shared by all cursors; dispose the scorer to free them.
 /// </para>
 /// <para>
@@ -40,12 +41,14 @@ public sealed class BatchScorer : ITransformer, IDisposable
     private readonly Dictionary<int, ScorerStage> _stages = [];
 
     private readonly bool _ownsModel;
+    private readonly bool _readAhead;
 
     internal BatchScorer(ModelNetworks networks, BatchScorerOptions options, bool ownsModel = false)
     {
         ArgumentNullException.ThrowIfNull(options);
         _ownsModel = ownsModel;
         options.Validate();
+        _readAhead = options.ReadAhead;
         _model = networks.Model;
         _leaves = networks.Leaves;
         Networks = networks;
@@ -109,11 +112,11 @@ public sealed class BatchScorer : ITransformer, IDisposable
             }
 
             // The general view first: it checks the network's input column with a clear message.
-            var raw = new BatchedOnnxDataView(data, session, new VectorDataViewType(NumberDataViewType.Single, (int)session.Graph.OutputWidth));
+            var raw = new BatchedOnnxDataView(data, session, new VectorDataViewType(NumberDataViewType.Single, (int)session.Graph.OutputWidth), _readAhead);
             if (_stages.TryGetValue(i, out var stage) && stage.Bind(_leaves, i, data.Schema) is { } bound)
             {
                 // The scorer stage after the network is computed with it, batch by batch.
-                data = new BatchedOnnxDataView(data, session, stage, bound.Schema, bound.SourceOf);
+                data = new BatchedOnnxDataView(data, session, stage, bound.Schema, bound.SourceOf, _readAhead);
                 i += stage.Leaves;
             }
             else

@@ -9,18 +9,21 @@ namespace ML.DeepExtensions.Tests.Scoring;
 public sealed class BatchScorerTests
 {
     [TestMethod]
-    [DataRow("multiclass")]
-    [DataRow("binary")]
-    [DataRow("regression")]
-    [DataRow("cnn")]
-    [DataRow("chain")]
-    public void TheBatchedPathGivesTheColumnsAndValuesOfTransform(string kind)
+    [DataRow("multiclass", true)]
+    [DataRow("binary", true)]
+    [DataRow("regression", true)]
+    [DataRow("cnn", true)]
+    [DataRow("chain", true)]
+    [DataRow("multiclass", false)]
+    [DataRow("binary", false)]
+    [DataRow("chain", false)]
+    public void TheBatchedPathGivesTheColumnsAndValuesOfTransform(string kind, bool readAhead)
     {
         var context = new MLContext(seed: 1);
         var model = context.Model.Load(ScoringFixtures.ModelPath(kind), out _);
         var data = ScoringFixtures.TestData(context, kind);
         // 37 rows in batches of 8: four full batches and a partial one.
-        using var scorer = context.Model.CreateBatchScorer(model, new BatchScorerOptions { BatchSize = 8, IntraOpThreads = 1 });
+        using var scorer = context.Model.CreateBatchScorer(model, new BatchScorerOptions { BatchSize = 8, IntraOpThreads = 1, ReadAhead = readAhead });
 
         var expected = model.Transform(data);
         var actual = scorer.Transform(data);
@@ -81,19 +84,14 @@ public sealed class BatchScorerTests
     }
 
     [TestMethod]
-    public void ACursorReadsNoMoreThanOneBatchAhead()
+    public void WithoutReadAheadACursorReadsOnlyTheBatchItServes()
     {
         var context = new MLContext(seed: 1);
-        // The network's own view, over the source directly (ML.NET transforms around it may read
-        // ahead on their own threads, within their own fixed buffers).
-        var model = context.Model.Load(ScoringFixtures.ModelPath("cnn"), out _);
-        var network = ModelNetworks.Find(model).Steps[0].Batched;
-        using var session = new BatchedSession(network, batchSize: 10, intraOpThreads: 1);
-        var counting = new CountingDataView(ScoringFixtures.TestData(context, "cnn", rows: 100));
-        var scored = new BatchedOnnxDataView(counting, session, new VectorDataViewType(NumberDataViewType.Single, (int)network.OutputWidth));
+        var (scored, counting, output, session) = NetworkView(context, readAhead: false);
+        using var _ = session;
 
-        using var cursor = scored.GetRowCursor([scored.Schema[network.OutputName]]);
-        var getter = cursor.GetGetter<VBuffer<float>>(scored.Schema[network.OutputName]);
+        using var cursor = scored.GetRowCursor([output]);
+        var getter = cursor.GetGetter<VBuffer<float>>(output);
         var score = default(VBuffer<float>);
         Assert.IsTrue(cursor.MoveNext());
         getter(ref score);
@@ -105,14 +103,100 @@ public sealed class BatchScorerTests
         }
 
         Assert.AreEqual(20, counting.RowsRead);
-        int rest = 0;
-        while (cursor.MoveNext())
+        Assert.AreEqual(89, Drain(cursor));
+        Assert.AreEqual(100, counting.RowsRead);
+    }
+
+    [TestMethod]
+    public void WithReadAheadACursorReadsTheNextBatchMeanwhileAndNoFurther()
+    {
+        var context = new MLContext(seed: 1);
+        var (scored, counting, output, session) = NetworkView(context, readAhead: true);
+        using var _ = session;
+
+        using var cursor = scored.GetRowCursor([output]);
+        Assert.IsTrue(cursor.MoveNext());
+
+        // The second batch is read by the other thread without the cursor asking for it ...
+        Assert.IsTrue(SpinWait.SpinUntil(() => counting.RowsRead == 20, TimeSpan.FromSeconds(10)), $"read {counting.RowsRead} rows");
+        // ... and nothing beyond it while the first batch is still being served.
+        Thread.Sleep(100);
+        Assert.AreEqual(20, counting.RowsRead);
+        for (int served = 2; served <= 100; served++)
         {
-            rest++;
+            Assert.IsTrue(cursor.MoveNext());
+            int batchesServed = (served + 9) / 10;
+            Assert.IsLessThanOrEqualTo((batchesServed + 1) * 10, counting.RowsRead, $"after {served} rows");
         }
 
-        Assert.AreEqual(89, rest);
+        Assert.IsFalse(cursor.MoveNext());
         Assert.AreEqual(100, counting.RowsRead);
+    }
+
+    [TestMethod]
+    [DataRow(true)]
+    [DataRow(false)]
+    public void ASourceErrorReachesTheCursorAtTheBatchThatFailed(bool readAhead)
+    {
+        var context = new MLContext(seed: 1);
+        var (scored, counting, output, session) = NetworkView(context, readAhead, failAtRow: 25);
+        using var _ = session;
+
+        using var cursor = scored.GetRowCursor([output]);
+        int served = 0;
+        var e = Assert.ThrowsExactly<InvalidDataException>(() =>
+        {
+            while (cursor.MoveNext())
+            {
+                served++;
+            }
+        });
+
+        StringAssert.Contains(e.Message, "row 25");
+        Assert.AreEqual(20, served, "the two batches before the failing one are served whole");
+    }
+
+    [TestMethod]
+    public void DisposingACursorMidwayStopsTheReadingThreadAndTheSource()
+    {
+        var context = new MLContext(seed: 1);
+        var (scored, counting, output, session) = NetworkView(context, readAhead: true);
+        using var _ = session;
+        var cursor = scored.GetRowCursor([output]);
+        for (int i = 0; i < 15; i++)
+        {
+            Assert.IsTrue(cursor.MoveNext());
+        }
+
+        cursor.Dispose();
+
+        Assert.AreEqual(1, counting.CursorsDisposed);
+        int read = counting.RowsRead;
+        Thread.Sleep(100);
+        Assert.AreEqual(read, counting.RowsRead, "no reading after Dispose returned");
+        Assert.IsLessThanOrEqualTo(30, read);
+    }
+
+    /// <summary>The network's own view over a counting source (ML.NET transforms around it may read ahead on their own threads, within their own fixed buffers).</summary>
+    private static (IDataView Scored, CountingDataView Counting, DataViewSchema.Column Output, BatchedSession Session) NetworkView(MLContext context, bool readAhead, int failAtRow = -1)
+    {
+        var model = context.Model.Load(ScoringFixtures.ModelPath("cnn"), out _);
+        var network = ModelNetworks.Find(model).Steps[0].Batched;
+        var session = new BatchedSession(network, batchSize: 10, intraOpThreads: 1);
+        var counting = new CountingDataView(ScoringFixtures.TestData(context, "cnn", rows: 100), failAtRow);
+        var scored = new BatchedOnnxDataView(counting, session, new VectorDataViewType(NumberDataViewType.Single, (int)network.OutputWidth), readAhead);
+        return (scored, counting, scored.Schema[network.OutputName], session);
+    }
+
+    private static int Drain(DataViewRowCursor cursor)
+    {
+        int rows = 0;
+        while (cursor.MoveNext())
+        {
+            rows++;
+        }
+
+        return rows;
     }
 
     [TestMethod]
@@ -266,10 +350,16 @@ public sealed class BatchScorerTests
         public string Category { get; set; } = "";
     }
 
-    /// <summary>Counts how many rows the scorer pulled from its source.</summary>
-    private sealed class CountingDataView(IDataView inner) : IDataView
+    /// <summary>Counts how many rows the scorer pulled from its source (from any thread); optionally fails at a row.</summary>
+    private sealed class CountingDataView(IDataView inner, int failAtRow = -1) : IDataView
     {
-        public int RowsRead { get; private set; }
+        private readonly int _failAtRow = failAtRow;
+        private int _rowsRead;
+        private int _cursorsDisposed;
+
+        public int RowsRead => Volatile.Read(ref _rowsRead);
+
+        public int CursorsDisposed => Volatile.Read(ref _cursorsDisposed);
 
         public DataViewSchema Schema => inner.Schema;
 
@@ -300,9 +390,14 @@ public sealed class BatchScorerTests
             public override bool MoveNext()
             {
                 bool moved = inner.MoveNext();
+                if (moved && inner.Position == parent._failAtRow)
+                {
+                    throw new InvalidDataException($"Bad value at row {parent._failAtRow}.");
+                }
+
                 if (moved)
                 {
-                    parent.RowsRead++;
+                    Interlocked.Increment(ref parent._rowsRead);
                 }
 
                 return moved;
@@ -313,6 +408,7 @@ public sealed class BatchScorerTests
                 if (disposing)
                 {
                     inner.Dispose();
+                    Interlocked.Increment(ref parent._cursorsDisposed);
                 }
 
                 base.Dispose(disposing);

@@ -1,0 +1,324 @@
+using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace ML.DeepExtensions.Scoring;
+
+/// <summary>
+/// Hands a <see cref="BatchedOnnxDataView"/> cursor its batches, read from the source. With
+/// read-ahead, a second thread reads the next batch while the cursor's thread runs ONNX Runtime
+/// on the current one and serves its rows: reading the source then costs no time on the cursor's
+/// thread, which matters for small networks whose batch takes about as long to read as to score.
+/// </summary>
+/// <remarks>
+/// Two batches exist: the one being served and the one being read. The first batch is read on the
+/// cursor's thread, so a source of one batch or less never starts a thread. An exception on the
+/// reading thread reaches the cursor when it asks for the batch that failed, as without read-ahead.
+/// </remarks>
+internal sealed class BatchFeed : IDisposable
+{
+    private readonly RowBatch[] _batches;
+    private readonly bool _readAhead;
+    private BlockingCollection<RowBatch>? _free;
+    private BlockingCollection<RowBatch>? _filled;
+    private CancellationTokenSource? _stop;
+    private Thread? _thread;
+    private ExceptionDispatchInfo? _failure;
+    private bool _started;
+    private bool _disposed;
+
+    public BatchFeed(BatchReader reader, bool readAhead)
+    {
+        Reader = reader;
+        _readAhead = readAhead;
+        _batches = readAhead ? [reader.NewBatch(), reader.NewBatch()] : [reader.NewBatch()];
+    }
+
+    public BatchReader Reader { get; }
+
+    /// <summary>The next batch, or null after the last; <paramref name="finished"/> (the batch just served) may be reused.</summary>
+    public RowBatch? Next(RowBatch finished)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_started)
+        {
+            _started = true;
+            var first = _batches[0];
+            if (!Reader.Fill(first))
+            {
+                return null;
+            }
+
+            if (_readAhead && !Reader.Done)
+            {
+                StartReading(_batches[1]);
+            }
+
+            return first;
+        }
+
+        if (_thread is null)
+        {
+            return !Reader.Done && Reader.Fill(_batches[0]) ? _batches[0] : null;
+        }
+
+        _free!.Add(finished);
+        if (_filled!.TryTake(out var next, Timeout.Infinite))
+        {
+            return next;
+        }
+
+        _failure?.Throw();
+        return null;
+    }
+
+    private void StartReading(RowBatch free)
+    {
+        _free = [free];
+        _filled = [];
+        _stop = new CancellationTokenSource();
+        _thread = new Thread(ReadAll) { IsBackground = true, Name = "ML.DeepExtensions batch read-ahead" };
+        _thread.Start();
+    }
+
+    private void ReadAll()
+    {
+        try
+        {
+            while (!Reader.Done)
+            {
+                var batch = _free!.Take(_stop!.Token);
+                if (!Reader.Fill(batch))
+                {
+                    break;
+                }
+
+                _filled!.Add(batch);
+            }
+        }
+        catch (OperationCanceledException) when (_stop!.IsCancellationRequested)
+        {
+            // The cursor was disposed before the source ended.
+        }
+        catch (Exception e)
+        {
+            _failure = ExceptionDispatchInfo.Capture(e);
+        }
+        finally
+        {
+            _filled!.CompleteAdding();
+        }
+    }
+
+    /// <summary>Stops the reading thread (it finishes the batch it is reading), then frees the batches and the source cursor.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _stop?.Cancel();
+        _thread?.Join();
+        _stop?.Dispose();
+        _free?.Dispose();
+        _filled?.Dispose();
+        foreach (var batch in _batches)
+        {
+            batch.Dispose();
+        }
+
+        Reader.Dispose();
+    }
+}
+
+/// <summary>One batch of rows: the kept columns' values, the row ids, the network's input and output, and the scorer stage's columns.</summary>
+internal sealed class RowBatch : IDisposable
+{
+    /// <summary>No rows: what a cursor serves before its first batch and after its last.</summary>
+    public static readonly RowBatch Empty = new([], 0, null, null);
+
+    public RowBatch(Array[] columns, int size, BatchedSession.Buffers? network, ScorerStage? stage)
+    {
+        Columns = columns;
+        Ids = new DataViewRowId[size];
+        Network = network;
+        if (network is null || stage is null)
+        {
+            return;
+        }
+
+        // Multiclass scores are the graph's softmax output, corrected in place.
+        Scores = stage.Task == DeployableOnnx.Task.Multiclass ? network.Softmax : new float[size];
+        if (stage.Task == DeployableOnnx.Task.Multiclass)
+        {
+            Keys = new uint[size];
+        }
+        else if (stage.Task == DeployableOnnx.Task.Binary)
+        {
+            Predicted = new bool[size];
+            Probabilities = new float[size];
+        }
+    }
+
+    /// <summary>Rows filled.</summary>
+    public int Count { get; set; }
+
+    /// <summary>The pass-through columns' values, one array per kept column (see <see cref="BatchReader.Copies"/>).</summary>
+    public Array[] Columns { get; }
+
+    public DataViewRowId[] Ids { get; }
+
+    /// <summary>The network's input and output memory; null when no computed column was asked for.</summary>
+    public BatchedSession.Buffers? Network { get; }
+
+    public float[] Scores { get; } = [];
+
+    public uint[] Keys { get; } = [];
+
+    public bool[] Predicted { get; } = [];
+
+    public float[] Probabilities { get; } = [];
+
+    public void Dispose() => Network?.Dispose();
+}
+
+/// <summary>Reads batches of rows from a source cursor: the pass-through columns' values, the ids and the network's input.</summary>
+internal sealed class BatchReader : IDisposable
+{
+    private readonly DataViewRowCursor _source;
+    private readonly BatchedSession _session;
+    private readonly ScorerStage? _stage;
+    private readonly ValueGetter<DataViewRowId> _sourceId;
+    private readonly ValueGetter<VBuffer<float>>? _features;
+    private VBuffer<float> _row;
+
+    public BatchReader(DataViewRowCursor source, IReadOnlyList<DataViewSchema.Column> passThrough, DataViewSchema.Column? features, BatchedSession session, ScorerStage? stage)
+    {
+        _source = source;
+        _session = session;
+        _stage = stage;
+        Copies = [.. passThrough.Select(c => ColumnCopy.Create(source, c))];
+        Slots = passThrough.Select((c, slot) => (c.Index, slot)).ToDictionary(p => p.Index, p => p.slot);
+        _sourceId = source.GetIdGetter();
+        if (features is { } f)
+        {
+            _features = source.GetGetter<VBuffer<float>>(f);
+        }
+    }
+
+    /// <summary>One copier per kept column, in slot order.</summary>
+    public ColumnCopy[] Copies { get; }
+
+    /// <summary>Each kept source column's slot in <see cref="RowBatch.Columns"/>, by source column index.</summary>
+    public Dictionary<int, int> Slots { get; }
+
+    /// <summary>Whether the network runs (a computed column was asked for).</summary>
+    public bool Computed => _features is not null;
+
+    /// <summary>The source has no more rows.</summary>
+    public bool Done { get; private set; }
+
+    public RowBatch NewBatch()
+    {
+        int size = _session.BatchSize;
+        return new RowBatch([.. Copies.Select(c => c.NewStorage(size))], size, Computed ? _session.CreateBuffers() : null, _stage);
+    }
+
+    /// <summary>Fills <paramref name="batch"/> with up to a batch of rows; false when the source had none left.</summary>
+    public bool Fill(RowBatch batch)
+    {
+        int batchSize = batch.Ids.Length;
+        int width = (int)_session.Graph.InputWidth;
+        var copies = Copies;
+        var columns = batch.Columns;
+        int count = 0;
+        while (count < batchSize)
+        {
+            if (!_source.MoveNext())
+            {
+                Done = true;
+                break;
+            }
+
+            for (int i = 0; i < copies.Length; i++)
+            {
+                copies[i].Store(columns[i], count);
+            }
+
+            _sourceId(ref batch.Ids[count]);
+            if (_features is not null)
+            {
+                _features(ref _row);
+                if (_row.Length != width)
+                {
+                    throw new InvalidOperationException(
+                        $"Row {_source.Position} of column '{_session.Graph.InputName}' has {_row.Length} values; the network reads {width}.");
+                }
+
+                _row.CopyTo(batch.Network!.Input.AsSpan(count * width, width));
+            }
+
+            count++;
+        }
+
+        batch.Count = count;
+        return count > 0;
+    }
+
+    public void Dispose() => _source.Dispose();
+}
+
+/// <summary>Copies a source column's values into a batch's storage, so they outlive the source cursor's row.</summary>
+internal abstract class ColumnCopy
+{
+    public abstract Array NewStorage(int size);
+
+    public abstract void Store(Array storage, int slot);
+
+    /// <summary>A getter of the value at <paramref name="index"/> in <paramref name="storage"/>, both read at call time.</summary>
+    public abstract ValueGetter<TValue> Getter<TValue>(Func<Array> storage, Func<int> index);
+
+    public static ColumnCopy Create(DataViewRow source, DataViewSchema.Column column)
+    {
+        var raw = column.Type.RawType;
+        // Text (ReadOnlyMemory<char>) is kept as given: ML.NET treats such values as immutable, so
+        // its own buffering keeps them by reference too, and consumers may hold them past the row.
+        var copyType = raw.IsGenericType && raw.GetGenericTypeDefinition() == typeof(VBuffer<>)
+            ? typeof(VectorCopy<>).MakeGenericType(raw.GetGenericArguments()[0])
+            : typeof(ValueCopy<>).MakeGenericType(raw);
+        return (ColumnCopy)Activator.CreateInstance(copyType, source, column)!;
+    }
+
+    private sealed class ValueCopy<T>(DataViewRow source, DataViewSchema.Column column) : ColumnCopy
+    {
+        private readonly ValueGetter<T> _getter = source.GetGetter<T>(column);
+
+        public override Array NewStorage(int size) => new T[size];
+
+        public override void Store(Array storage, int slot) => _getter(ref ((T[])storage)[slot]);
+
+        public override ValueGetter<TValue> Getter<TValue>(Func<Array> storage, Func<int> index)
+        {
+            ValueGetter<T> getter = (ref T value) => value = ((T[])storage())[index()];
+            return (ValueGetter<TValue>)(Delegate)getter;
+        }
+    }
+
+    private sealed class VectorCopy<T>(DataViewRow source, DataViewSchema.Column column) : ColumnCopy
+    {
+        private readonly ValueGetter<VBuffer<T>> _getter = source.GetGetter<VBuffer<T>>(column);
+
+        public override Array NewStorage(int size) => new VBuffer<T>[size];
+
+        public override void Store(Array storage, int slot) => _getter(ref ((VBuffer<T>[])storage)[slot]);
+
+        public override ValueGetter<TValue> Getter<TValue>(Func<Array> storage, Func<int> index)
+        {
+            ValueGetter<VBuffer<T>> getter = (ref VBuffer<T> value) => ((VBuffer<T>[])storage())[index()].CopyTo(ref value);
+            return (ValueGetter<TValue>)(Delegate)getter;
+        }
+    }
+}
