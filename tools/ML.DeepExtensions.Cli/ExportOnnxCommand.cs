@@ -40,7 +40,7 @@ internal static class ExportOnnxCommand
         }
 
         output.Commit();
-        Console.Error.WriteLine($"Wrote '{outputPath}': input '{scorer.Networks.Steps[0].Batched.InputName}' [N, {scorer.Networks.Steps[0].Batched.InputWidth}]; see its metadata_props for outputs and class names.");
+        Console.Error.WriteLine($"Wrote '{outputPath}': input '{scorer.Networks.Steps[0].RequireBatched().InputName}' [N, {scorer.Networks.Steps[0].RequireBatched().InputWidth}]; see its metadata_props for outputs and class names.");
         return ExitCodes.Success;
     }
 }

@@ -66,12 +66,34 @@ internal static class InspectCommand
 
     private static void Describe(TextWriter output, NetworkStep step)
     {
-        var graph = step.Batched;
         var model = step.PerRow;
         output.WriteLine();
         output.WriteLine($"Network {Component(model)} (ONNX opset {model.OpsetImport.FirstOrDefault()?.Version}, producer {model.ProducerName} {model.ProducerVersion}):");
-        output.WriteLine($"  input  '{graph.InputName}'  {graph.InputWidth} values per row, seen by the network as [{string.Join(", ", graph.RowShape)}]");
-        output.WriteLine($"  output '{graph.OutputName}'  {graph.OutputWidth} values per row");
+        if (step.Batched is { } graph)
+        {
+            output.WriteLine($"  input  '{graph.InputName}'  {graph.InputWidth} values per row, seen by the network as [{string.Join(", ", graph.RowShape)}]");
+            output.WriteLine($"  output '{graph.OutputName}'  {graph.OutputWidth} values per row");
+            output.WriteLine("  scored in batches");
+        }
+        else if (step.Scanned is { } scanned)
+        {
+            foreach (var input in scanned.Inputs)
+            {
+                output.WriteLine($"  input  '{input.Name}'  [{string.Join(", ", input.Shape)}] {(input.IsKey ? "UInt32 key" : "Single")} values per row");
+            }
+
+            foreach (var o in scanned.Outputs)
+            {
+                output.WriteLine($"  output '{o.Name}'  [{string.Join(", ", o.Shape)}] Single values per row");
+            }
+
+            output.WriteLine("  scored in batches, the network running once per row inside one ONNX Runtime call");
+        }
+        else
+        {
+            output.WriteLine($"  scored row by row by ML.NET's OnnxTransformer: {step.RowByRowReason}");
+        }
+
         output.WriteLine("  layers:");
         var initializers = model.Graph.Initializer.ToDictionary(t => t.Name);
         long total = 0;

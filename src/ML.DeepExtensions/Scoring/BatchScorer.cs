@@ -38,6 +38,7 @@ public sealed class BatchScorer : ITransformer, IDisposable
     private readonly ITransformer _model;
     private readonly IReadOnlyList<(ITransformer Transformer, string Directory)> _leaves;
     private readonly Dictionary<int, BatchedSession> _sessions = [];
+    private readonly Dictionary<int, ScannedSession> _scanned = [];
     private readonly Dictionary<int, ScorerStage> _stages = [];
 
     private readonly bool _ownsModel;
@@ -56,7 +57,16 @@ public sealed class BatchScorer : ITransformer, IDisposable
         {
             foreach (var network in networks.Steps)
             {
-                var graph = network.Batched;
+                if (network.Batched is not { } graph)
+                {
+                    if (network.Scanned is { } scanned)
+                    {
+                        _scanned[network.Index] = new ScannedSession(scanned, options.BatchSize, options.IntraOpThreads);
+                    }
+
+                    continue;
+                }
+
                 if (ScorerStage.Recognise(_leaves, network.Index, network.Batched) is { } stage)
                 {
                     _stages[network.Index] = stage;
@@ -105,6 +115,12 @@ public sealed class BatchScorer : ITransformer, IDisposable
         var data = input;
         for (int i = 0; i < _leaves.Count; i++)
         {
+            if (_scanned.TryGetValue(i, out var scanned))
+            {
+                data = new ScannedOnnxDataView(data, scanned, _leaves[i].Transformer.GetOutputSchema(data.Schema));
+                continue;
+            }
+
             if (!_sessions.TryGetValue(i, out var session))
             {
                 data = _leaves[i].Transformer.Transform(data);
@@ -151,7 +167,13 @@ public sealed class BatchScorer : ITransformer, IDisposable
             session.Dispose();
         }
 
+        foreach (var session in _scanned.Values)
+        {
+            session.Dispose();
+        }
+
         _sessions.Clear();
+        _scanned.Clear();
     }
 }
 

@@ -39,7 +39,7 @@ internal static class DeployableOnnx
         var network = networks.Steps[0];
         var schemas = Schemas(networks, inputSchema);
         var (task, classNames) = DetectTask(schemas.Skip(network.Index + 2).ToList());
-        var graph = network.Batched;
+        var graph = network.RequireBatched();
         var model = graph.Model.Clone();
         var onnx = model.Graph;
         string raw = graph.OutputName;

@@ -3,11 +3,19 @@ using ML.DeepExtensions.Onnx.Proto;
 
 namespace ML.DeepExtensions.Scoring;
 
-/// <summary>A network in a model's chain.</summary>
+/// <summary>A network in a model's chain, and how the batched path scores it.</summary>
 /// <param name="Index">Its position in the flattened chain.</param>
 /// <param name="PerRow">The graph as stored in the model.</param>
-/// <param name="Batched">The same network over a batch.</param>
-internal sealed record NetworkStep(int Index, ModelProto PerRow, BatchedGraph Batched);
+/// <param name="Batched">The same network over a batch, one call per layer for the whole batch (MLPs, CNNs, sequence classifiers, discrete policies); null when its layout does not allow it.</param>
+/// <param name="Scanned">Otherwise the per-row graph in a Scan over the batch (several inputs or outputs: the forecaster, the GAN's generator, continuous policies); null when not possible either.</param>
+/// <param name="RowByRowReason">Otherwise why the network is left to ML.NET's OnnxTransformer, row by row (variable-length rows: the text classifier).</param>
+internal sealed record NetworkStep(int Index, ModelProto PerRow, BatchedGraph? Batched, ScannedGraph? Scanned, string? RowByRowReason)
+{
+    /// <summary>The batched graph, for what needs one (the deployable export, the CLI's description).</summary>
+    /// <exception cref="NotSupportedException">The network has none.</exception>
+    public BatchedGraph RequireBatched() => Batched
+        ?? throw new NotSupportedException($"The network ({RowByRowReason ?? "several inputs or outputs"}) has no single-input, single-output batched form; a deployable export needs one.");
+}
 
 /// <summary>A model's chain, flattened, with the networks of this library found in it.</summary>
 internal sealed class ModelNetworks
@@ -37,7 +45,7 @@ internal sealed class ModelNetworks
             var perRow = BatchedOnnxGraph.Parse(step.OnnxModel);
             if (BatchedOnnxGraph.IsOurs(perRow))
             {
-                steps.Add(new NetworkStep(step.Index, perRow, BatchedOnnxGraph.Rewrite(perRow)));
+                steps.Add(Analyse(step.Index, perRow));
             }
         }
 
@@ -49,5 +57,25 @@ internal sealed class ModelNetworks
         }
 
         return new ModelNetworks(model, leaves, steps);
+    }
+
+    private static NetworkStep Analyse(int index, ModelProto perRow)
+    {
+        try
+        {
+            return new NetworkStep(index, perRow, BatchedOnnxGraph.Rewrite(perRow), null, null);
+        }
+        catch (NotSupportedException)
+        {
+        }
+
+        try
+        {
+            return new NetworkStep(index, perRow, null, ScannedOnnxGraph.Wrap(perRow), null);
+        }
+        catch (NotSupportedException e)
+        {
+            return new NetworkStep(index, perRow, null, null, e.Message);
+        }
     }
 }

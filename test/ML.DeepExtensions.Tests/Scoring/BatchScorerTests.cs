@@ -181,7 +181,7 @@ public sealed class BatchScorerTests
     private static (IDataView Scored, CountingDataView Counting, DataViewSchema.Column Output, BatchedSession Session) NetworkView(MLContext context, bool readAhead, int failAtRow = -1)
     {
         var model = context.Model.Load(ScoringFixtures.ModelPath("cnn"), out _);
-        var network = ModelNetworks.Find(model).Steps[0].Batched;
+        var network = ModelNetworks.Find(model).Steps[0].Batched!;
         var session = new BatchedSession(network, batchSize: 10, intraOpThreads: 1);
         var counting = new CountingDataView(ScoringFixtures.TestData(context, "cnn", rows: 100), failAtRow);
         var scored = new BatchedOnnxDataView(counting, session, new VectorDataViewType(NumberDataViewType.Single, (int)network.OutputWidth), readAhead);

@@ -25,7 +25,7 @@ public sealed class ScorerStageTests
         var networks = ModelNetworks.Find(model);
         var network = networks.Steps.Single();
 
-        var stage = ScorerStage.Recognise(networks.Leaves, network.Index, network.Batched);
+        var stage = ScorerStage.Recognise(networks.Leaves, network.Index, network.Batched!);
 
         Assert.IsNotNull(stage);
         Assert.AreEqual(task, stage.Task.ToString());
@@ -64,7 +64,7 @@ public sealed class ScorerStageTests
         // The same leaves, with the scorer's neighbour (the drop) missing.
         var truncated = networks.Leaves.Take(network.Index + 2).ToList();
 
-        Assert.IsNull(ScorerStage.Recognise(truncated, network.Index, network.Batched));
+        Assert.IsNull(ScorerStage.Recognise(truncated, network.Index, network.Batched!));
     }
 
     [TestMethod]
@@ -179,12 +179,12 @@ public sealed class ScorerStageTests
         var model = context.Model.Load(ScoringFixtures.ModelPath(kind), out _);
         var networks = ModelNetworks.Find(model);
         var network = networks.Steps.Single();
-        var stage = ScorerStage.Recognise(networks.Leaves, network.Index, network.Batched)!;
-        int width = (int)network.Batched.OutputWidth;
+        var stage = ScorerStage.Recognise(networks.Leaves, network.Index, network.Batched!)!;
+        int width = (int)network.Batched!.OutputWidth;
         var definition = SchemaDefinition.Create(typeof(RawRow));
         var column = definition[nameof(RawRow.Raw)];
         column.ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
-        column.ColumnName = network.Batched.OutputName;
+        column.ColumnName = network.Batched!.OutputName;
         IDataView data = context.Data.LoadFromEnumerable(rawRows.Select(r => new RawRow { Raw = r }).ToList(), definition);
         for (int i = network.Index + 1; i <= network.Index + stage.Leaves; i++)
         {

@@ -64,6 +64,7 @@ public sealed class ContinuousPolicy : TrainedPolicy<BoxSpace>
         var low = graph.AddNode("Max", [row, graph.AddInitializer("low", ActionSpace.Low.ToArray(), [size])], nameHint: "above_low");
         var clipped = graph.AddNode("Min", [low, graph.AddInitializer("high", ActionSpace.High.ToArray(), [size])], nameHint: "below_high");
         graph.AddOutput(clipped, ActionColumnName, OnnxElementType.Float, size);
+        graph.AddMetadata("ml_deepextensions.component", "continuous_policy");
         return graph.ToBytes();
     }
 

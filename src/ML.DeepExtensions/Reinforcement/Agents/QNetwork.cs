@@ -53,6 +53,7 @@ internal static class AgentNetworks
         var output = exporter.Export(graph, network, batch);
         var row = graph.AddNode("Reshape", [output, graph.AddInitializer("row", [(long)outputs], [1])], nameHint: "row");
         graph.AddOutput(row, outputName, OnnxElementType.Float, outputs);
+        graph.AddMetadata("ml_deepextensions.component", graphName);
         return graph.ToBytes();
     }
 }
