@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -20,11 +19,15 @@ internal sealed class BatchFeed : IDisposable
 {
     private readonly RowBatch[] _batches;
     private readonly bool _readAhead;
-    private BlockingCollection<RowBatch>? _free;
-    private BlockingCollection<RowBatch>? _filled;
-    private CancellationTokenSource? _stop;
+
+    // Batches alternate strictly (the reader fills 1, 0, 1, ...; the cursor serves 0, 1, 0, ...), so two
+    // counting semaphores are the whole hand-off: no queue, and no kernel call while the reader keeps ahead.
+    private readonly SemaphoreSlim _free = new(0);
+    private readonly SemaphoreSlim _filled = new(0);
     private Thread? _thread;
     private ExceptionDispatchInfo? _failure;
+    private volatile bool _stopping;
+    private int _served;
     private bool _started;
     private bool _disposed;
 
@@ -37,25 +40,26 @@ internal sealed class BatchFeed : IDisposable
 
     public BatchReader Reader { get; }
 
-    /// <summary>The next batch, or null after the last; <paramref name="finished"/> (the batch just served) may be reused.</summary>
-    public RowBatch? Next(RowBatch finished)
+    /// <summary>The next batch, or null after the last; the batch served before it may be refilled from now on.</summary>
+    public RowBatch? Next()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_started)
         {
             _started = true;
-            var first = _batches[0];
-            if (!Reader.Fill(first))
+            if (!Reader.Fill(_batches[0]))
             {
                 return null;
             }
 
             if (_readAhead && !Reader.Done)
             {
-                StartReading(_batches[1]);
+                _free.Release();
+                _thread = new Thread(ReadAll) { IsBackground = true, Name = "ML.DeepExtensions batch read-ahead" };
+                _thread.Start();
             }
 
-            return first;
+            return _batches[0];
         }
 
         if (_thread is null)
@@ -63,51 +67,59 @@ internal sealed class BatchFeed : IDisposable
             return !Reader.Done && Reader.Fill(_batches[0]) ? _batches[0] : null;
         }
 
-        _free!.Add(finished);
-        if (_filled!.TryTake(out var next, Timeout.Infinite))
-        {
-            return next;
-        }
-
+        // A failure already thrown is thrown again: the reading thread has ended and would never signal.
         _failure?.Throw();
-        return null;
+        _free.Release();
+        _filled.Wait();
+        _failure?.Throw();
+        var next = _batches[++_served % 2];
+        return next.Count > 0 ? next : null;
     }
 
-    private void StartReading(RowBatch free)
-    {
-        _free = [free];
-        _filled = [];
-        _stop = new CancellationTokenSource();
-        _thread = new Thread(ReadAll) { IsBackground = true, Name = "ML.DeepExtensions batch read-ahead" };
-        _thread.Start();
-    }
-
+    /// <summary>Fills batches 1, 0, 1, ... as they are freed; an empty batch (Count 0) marks the end.</summary>
     private void ReadAll()
     {
         try
         {
-            while (!Reader.Done)
+            for (int filled = 1; ; filled++)
             {
-                var batch = _free!.Take(_stop!.Token);
-                if (!Reader.Fill(batch))
+                _free.Wait();
+                if (_stopping)
                 {
-                    break;
+                    return;
                 }
 
-                _filled!.Add(batch);
+                var batch = _batches[filled % 2];
+                bool any = !Reader.Done && Reader.Fill(batch);
+                if (!any)
+                {
+                    batch.Count = 0;
+                }
+
+                _filled.Release();
+                if (!any || Reader.Done)
+                {
+                    // After the last rows, one more (empty) batch tells the cursor the data ended.
+                    if (any)
+                    {
+                        _free.Wait();
+                        if (_stopping)
+                        {
+                            return;
+                        }
+
+                        _batches[(filled + 1) % 2].Count = 0;
+                        _filled.Release();
+                    }
+
+                    return;
+                }
             }
-        }
-        catch (OperationCanceledException) when (_stop!.IsCancellationRequested)
-        {
-            // The cursor was disposed before the source ended.
         }
         catch (Exception e)
         {
             _failure = ExceptionDispatchInfo.Capture(e);
-        }
-        finally
-        {
-            _filled!.CompleteAdding();
+            _filled.Release();
         }
     }
 
@@ -120,11 +132,11 @@ internal sealed class BatchFeed : IDisposable
         }
 
         _disposed = true;
-        _stop?.Cancel();
+        _stopping = true;
+        _free.Release();
         _thread?.Join();
-        _stop?.Dispose();
-        _free?.Dispose();
-        _filled?.Dispose();
+        _free.Dispose();
+        _filled.Dispose();
         foreach (var batch in _batches)
         {
             batch.Dispose();

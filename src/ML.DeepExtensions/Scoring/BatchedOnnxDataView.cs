@@ -171,7 +171,7 @@ internal sealed class BatchedOnnxDataView : IDataView
                 return true;
             }
 
-            if (_done || feed.Next(_current) is not { } next)
+            if (_done || feed.Next() is not { } next)
             {
                 _done = true;
                 _current = RowBatch.Empty;

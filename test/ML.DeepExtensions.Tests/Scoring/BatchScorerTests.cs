@@ -154,6 +154,10 @@ public sealed class BatchScorerTests
 
         StringAssert.Contains(e.Message, "row 25");
         Assert.AreEqual(20, served, "the two batches before the failing one are served whole");
+        if (readAhead)
+        {
+            Assert.ThrowsExactly<InvalidDataException>(() => cursor.MoveNext(), "asking again fails again instead of waiting for the ended reading thread");
+        }
     }
 
     [TestMethod]
