@@ -111,7 +111,22 @@ internal sealed class RecurrentEncoder : nn.Module<Tensor, Tensor>, ISequenceMod
     {
         using var scope = torch.NewDisposeScope();
         long steps = input.shape[1];
-        var packed = nn.utils.rnn.pack_padded_sequence(input, lengths.cpu(), batch_first: true, enforce_sorted: false);
+        var cpuLengths = lengths.cpu();
+        if (cpuLengths.min().item<long>() == steps)
+        {
+            // Every row is full length (always so for numeric sequences): the dense kernels, without
+            // packing's sort, gather and scatter, compute the same values.
+            (Tensor Output, Tensor Hidden) dense = rnn switch
+            {
+                LSTM lstm => DropCell(lstm.call(input)),
+                GRU gru => gru.call(input),
+                RNN simple => simple.call(input),
+                _ => throw new InvalidOperationException("unreachable"),
+            };
+            return ((ReturnSequences ? dense.Output : LastStates(dense.Hidden, input.shape[0])).MoveToOuterDisposeScope(), lengths);
+        }
+
+        var packed = nn.utils.rnn.pack_padded_sequence(input, cpuLengths, batch_first: true, enforce_sorted: false);
         (nn.utils.rnn.PackedSequence Output, Tensor Hidden) result = rnn switch
         {
             LSTM lstm => Drop(lstm.call(packed)),
@@ -127,15 +142,18 @@ internal sealed class RecurrentEncoder : nn.Module<Tensor, Tensor>, ISequenceMod
         }
         else
         {
-            // h_n [layers·D, N, H]: the last layer's directions, side by side (forward then backward).
-            var last = result.Hidden.narrow(0, (LayerCount - 1) * Directions, Directions);
-            output = last.transpose(0, 1).reshape(input.shape[0], Directions * HiddenSize);
+            output = LastStates(result.Hidden, input.shape[0]);
         }
 
         return (output.MoveToOuterDisposeScope(), lengths);
 
         static (nn.utils.rnn.PackedSequence, Tensor) Drop((nn.utils.rnn.PackedSequence Output, Tensor Hidden, Tensor Cell) r) => (r.Output, r.Hidden);
+        static (Tensor, Tensor) DropCell((Tensor Output, Tensor Hidden, Tensor Cell) r) => (r.Output, r.Hidden);
     }
+
+    /// <summary>h_n [layers·D, N, H] → the last layer's directions side by side (forward then backward), [N, D·H].</summary>
+    private Tensor LastStates(Tensor hidden, long rows) =>
+        hidden.narrow(0, (LayerCount - 1) * Directions, Directions).transpose(0, 1).reshape(rows, Directions * HiddenSize);
 }
 
 /// <summary>A 1-D convolution over time with "same" zero padding (odd kernel, stride 1): [N, T, F] → [N, T, C].</summary>
