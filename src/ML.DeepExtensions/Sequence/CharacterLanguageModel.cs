@@ -164,13 +164,17 @@ public sealed class CharacterLanguageModel : ITransformer, IDisposable
         graph.AddMetadata(CharacterVocabulary.MetadataKey, _vocabulary.ToJson());
         var definition = SchemaDefinition.Create(typeof(NextCharacterRow));
         definition[nameof(NextCharacterRow.Context)].ColumnName = context;
-        var sample = _context.Data.LoadFromEnumerable([new NextCharacterRow()], definition);
+        var names = _vocabulary.Names;
+        // A label key over the vocabulary in the schema the scorer is built on gives PredictedLabel its key
+        // values (the characters); scoring does not need the column.
+        var keyData = _context.Data.LoadFromEnumerable(names.Select(n => new NameRow { Name = n }));
+        var unlabelled = _context.Data.LoadFromEnumerable([new NextCharacterRow { NextCharacter = CharacterVocabulary.EndOfTextName }], definition);
+        var sample = _context.Transforms.Conversion.MapValueToKey(ColumnNames.Label, nameof(NextCharacterRow.NextCharacter), keyData: keyData).Fit(unlabelled).Transform(unlabelled);
         var tokenize = _context.Transforms.Text.TokenizeIntoCharactersAsKeys(characters, context, useMarkerCharacters: false).Fit(sample);
         var tokenized = tokenize.Transform(sample);
-        var names = _vocabulary.Names;
         var environment = CatalogEnvironment.From(_context.MulticlassClassification.Trainers);
         var scoring = OnnxScoringChain.Build(graph.ToBytes(), [OnnxInput.KeyValues(characters)], [logits], tokenized,
-            scored => MLNetScorers.Multiclass(environment, scored.Schema, logits, names.Length, labelColumn: null!, names), dropAfterScoring: [logits]);
+            scored => MLNetScorers.Multiclass(environment, scored.Schema, logits, names.Length, ColumnNames.Label, names), dropAfterScoring: [logits]);
         var scored = scoring.Transformer.Transform(tokenized);
         var drop = _context.Transforms.DropColumns(characters).Fit(scored);
         return (scoring, new TransformerChain<ITransformer>(tokenize, scoring.Transformer, drop));
