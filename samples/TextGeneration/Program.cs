@@ -53,17 +53,17 @@ foreach (var (temperature, topK) in new[] { (0.5, (int?)null), (0.8, (int?)10), 
 
 Console.WriteLine("\n4. Saving");
 string zip = Path.Combine(output, "next-character.zip"), step = Path.Combine(output, "generator.onnx");
-mlContext.Model.Save(model, mlContext.Data.LoadFromEnumerable(Array.Empty<ContextRow>()).Schema, zip);
+mlContext.Model.Save(model, mlContext.Data.LoadFromEnumerable(Array.Empty<FortuneText>()).Schema, zip);
 model.SaveGenerator(step);
 using var generator = CharacterGenerator.Load(step);
-Console.WriteLine($"   {zip} (ML.NET: Context -> Score, PredictedLabel) and {step} (ONNX step graph)");
+Console.WriteLine($"   {zip} (ML.NET: Text -> Score, PredictedLabel of the next character) and {step} (ONNX step graph)");
 Console.WriteLine($"   from the file, greedy: The {generator.Generate("The ", 120, new GenerationOptions { TopK = 1 })}");
 var loaded = mlContext.Model.Load(zip, out _);
 // PredictedLabel is a key over the vocabulary; ML.NET's MapKeyToValue gives the character itself.
-var contexts = mlContext.Data.LoadFromEnumerable(Array.Empty<ContextRow>());
+var contexts = mlContext.Data.LoadFromEnumerable(Array.Empty<FortuneText>());
 var withCharacter = loaded.Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedCharacter", "PredictedLabel").Fit(loaded.Transform(contexts)));
-var engine = mlContext.Model.CreatePredictionEngine<ContextRow, NextCharacter>(withCharacter, new PredictionEngineOptions { OwnsTransformer = false });
-Console.WriteLine($"   the loaded zip's most likely character after \"Computers are \": '{engine.Predict(new ContextRow { Context = "Computers are " }).PredictedCharacter}'");
+var engine = mlContext.Model.CreatePredictionEngine<FortuneText, NextCharacter>(withCharacter, new PredictionEngineOptions { OwnsTransformer = false });
+Console.WriteLine($"   the loaded zip's most likely character after \"Computers are \": '{engine.Predict(new FortuneText { Text = "Computers are " }).PredictedCharacter}'");
 (loaded as IDisposable)?.Dispose();
 
 static int Option(string name, int fallback)
@@ -92,11 +92,6 @@ static string FindDataDirectory()
     }
 
     return Fortunes.DefaultDirectory;
-}
-
-internal sealed class ContextRow
-{
-    public string Context { get; set; } = "";
 }
 
 internal sealed class NextCharacter

@@ -18,7 +18,7 @@ namespace ML.DeepExtensions.Sequence;
 /// <para>Bits per character two ways, the same number: <see cref="BitsPerCharacter"/> runs the trained
 /// network over whole texts at once; or, with ML.NET's evaluator,
 /// <code>
-/// var rows = model.CreateNextCharacterData(heldOut);              // Context, Label (one row per character)
+/// var rows = model.CreateNextCharacterData(heldOut);              // the text so far, Label (one row per character)
 /// var metrics = mlContext.MulticlassClassification.Evaluate(model.Transform(rows));
 /// double bitsPerCharacter = metrics.LogLoss / Math.Log(2);
 /// </code>
@@ -95,8 +95,8 @@ public sealed class CharacterLanguageModel : ITransformer, IDisposable
     }
 
     /// <summary>
-    /// One row per predicted symbol of each text: <c>Context</c> (the text's characters before it, under
-    /// <see cref="CharacterLanguageModelOptions.ContextColumnName"/>) and <c>Label</c>, a key over
+    /// One row per predicted symbol of each text: the context (the text's characters before it, under
+    /// <see cref="CharacterLanguageModelOptions.ContextColumn"/>) and <c>Label</c>, a key over
     /// <see cref="Vocabulary"/> (a character outside it is "&lt;unk&gt;"; after the last character, "&lt;end&gt;").
     /// Rows are produced as they are read.
     /// </summary>
@@ -107,7 +107,7 @@ public sealed class CharacterLanguageModel : ITransformer, IDisposable
         _ = CharacterVocabulary.ReadTexts(texts, column);
         var rows = new NextCharacterRows(texts, column, _vocabulary);
         var definition = SchemaDefinition.Create(typeof(NextCharacterRow));
-        definition[nameof(NextCharacterRow.Context)].ColumnName = Options.ContextColumnName;
+        definition[nameof(NextCharacterRow.Context)].ColumnName = Options.ContextColumn;
         var data = _context.Data.LoadFromEnumerable(rows, definition);
         var keyData = _context.Data.LoadFromEnumerable(_vocabulary.Names.Select(n => new NameRow { Name = n }));
         var label = _context.Transforms.Conversion.MapValueToKey(labelColumnName, nameof(NextCharacterRow.NextCharacter), keyData: keyData)
@@ -144,10 +144,10 @@ public sealed class CharacterLanguageModel : ITransformer, IDisposable
     private DataViewSchema CheckContext(DataViewSchema schema)
     {
         ArgumentNullException.ThrowIfNull(schema);
-        var column = SchemaChecks.Find(schema, Options.ContextColumnName, "context");
+        var column = SchemaChecks.Find(schema, Options.ContextColumn, "context");
         if (column.Type is not TextDataViewType)
         {
-            throw new ArgumentException($"The context column '{Options.ContextColumnName}' is {column.Type}, but the language model scores a scalar Text column (the characters before the one to predict).", nameof(schema));
+            throw new ArgumentException($"The context column '{Options.ContextColumn}' is {column.Type}, but the language model scores a scalar Text column (the characters before the one to predict).", nameof(schema));
         }
 
         return schema;
@@ -156,7 +156,7 @@ public sealed class CharacterLanguageModel : ITransformer, IDisposable
     /// <summary>ML.NET's character keys of the context (the character code), the context graph through OnnxTransformer, ML.NET's multiclass scorer.</summary>
     private (OnnxScoring Scoring, ITransformer Chain) BuildScoringChain()
     {
-        string context = Options.ContextColumnName;
+        string context = Options.ContextColumn;
         string characters = $"{context}.characters";
         const string logits = "Logits";
         var graph = CharacterNetworkExport.ContextGraph(_network, _vocabulary.CodeToId(), CharacterVocabulary.EndOfTextId, $"{characters}.keys", logits);

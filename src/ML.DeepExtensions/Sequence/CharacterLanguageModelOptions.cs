@@ -34,8 +34,15 @@ public sealed class CharacterLanguageModelOptions : TrainingOptions
     /// <summary>The text column (scalar Text): one document per row, e.g. one fortune. Default "Text".</summary>
     public string TextColumnName { get; init; } = "Text";
 
-    /// <summary>The context column the fitted model scores as an ML.NET transformer (the characters before the one to predict). Default "Context".</summary>
-    public string ContextColumnName { get; init; } = "Context";
+    /// <summary>
+    /// The column the fitted model scores as an ML.NET transformer: text whose next character it predicts
+    /// (the characters so far, from the start of a text). Null (the default): the text column's name, so the
+    /// model also transforms its training data and sits in a pipeline like any estimator.
+    /// </summary>
+    public string? ContextColumnName { get; init; }
+
+    /// <summary>The context column in effect: <see cref="ContextColumnName"/>, or else <see cref="TextColumnName"/>.</summary>
+    internal string ContextColumn => ContextColumnName ?? TextColumnName;
 
     /// <summary>The recurrent cell. Default <see cref="RecurrentCell.Lstm"/>.</summary>
     public RecurrentCell Cell { get; init; } = RecurrentCell.Lstm;
@@ -75,7 +82,7 @@ public sealed class CharacterLanguageModelOptions : TrainingOptions
     {
         base.Validate();
         OptionChecks.Require(!string.IsNullOrWhiteSpace(TextColumnName), nameof(TextColumnName), TextColumnName ?? "", "must name a column");
-        OptionChecks.Require(!string.IsNullOrWhiteSpace(ContextColumnName), nameof(ContextColumnName), ContextColumnName ?? "", "must name a column");
+        OptionChecks.Require(ContextColumnName is null || !string.IsNullOrWhiteSpace(ContextColumnName), nameof(ContextColumnName), ContextColumnName ?? "", "must name a column, or be null for the text column");
         OptionChecks.Require(HiddenUnits > 0, nameof(HiddenUnits), HiddenUnits, "must be positive");
         OptionChecks.Require(Layers > 0, nameof(Layers), Layers, "must be at least 1");
         OptionChecks.Require(EmbeddingDimensions > 0, nameof(EmbeddingDimensions), EmbeddingDimensions, "must be positive");

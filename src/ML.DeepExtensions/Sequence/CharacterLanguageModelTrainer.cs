@@ -20,7 +20,7 @@ namespace ML.DeepExtensions.Sequence;
 /// <list type="table">
 /// <item><term>Machine learning task</term><description>Language modelling (next-character prediction) and text generation</description></item>
 /// <item><term>Training input</term><description>A scalar Text column, one document per row; each is modelled from its start to its end (the end of text is predicted too).</description></item>
-/// <item><term>Model as a transformer</term><description>Context (Text: the characters so far) → Score: Vector&lt;Single, V&gt; next-character probabilities, PredictedLabel: key over the vocabulary; so <c>MulticlassClassification.Evaluate</c>'s log-loss / ln 2 is bits per character.</description></item>
+/// <item><term>Model as a transformer</term><description>Context (Text: the characters so far; by default the text column itself) → Score: Vector&lt;Single, V&gt; next-character probabilities, PredictedLabel: key over the vocabulary; so <c>MulticlassClassification.Evaluate</c>'s log-loss / ln 2 is bits per character.</description></item>
 /// <item><term>Generation</term><description><see cref="CharacterLanguageModel.Generate"/>: prompt, length, temperature, top-k, seed (reproducible).</description></item>
 /// <item><term>Exportable to ONNX</term><description>Yes: the per-step network (character id and state in, logits and state out) and the context network.</description></item>
 /// <item><term>Saved model needs this library?</term><description>No: the zip holds ML.NET's own transformers; the step graph runs on ONNX Runtime alone.</description></item>
@@ -109,7 +109,7 @@ public sealed class CharacterLanguageModelTrainer : IEstimator<CharacterLanguage
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        SchemaChecks.Find(inputSchema, Options.ContextColumnName, "context");
+        SchemaChecks.Find(inputSchema, Options.ContextColumn, "context");
         return SchemaChecks.Append(inputSchema,
         [
             SchemaShapes.Vector(ColumnNames.Score, NumberDataViewType.Single),

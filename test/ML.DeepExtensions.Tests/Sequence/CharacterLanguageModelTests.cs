@@ -150,7 +150,24 @@ public sealed class CharacterLanguageModelTests
         {
             Checkpoints = new CheckpointOptions { Directory = Path.GetTempPath(), EverySteps = 10, EveryEpochs = 0 },
         }));
-        Assert.Contains("Context", Assert.ThrowsExactly<ArgumentException>(() => Trained.Value.Model.Transform(Load(context, Texts(2)))).Message);
+        Assert.Contains("'Text'", Assert.ThrowsExactly<ArgumentException>(() => Trained.Value.Model.Transform(numbers)).Message);
+        var other = context.Data.LoadFromEnumerable(new[] { new OtherRow() });
+        Assert.Contains("'Text'", Assert.ThrowsExactly<ArgumentException>(() => Trained.Value.Model.Transform(other)).Message);
+    }
+
+    [TestMethod]
+    public void TrainsInsideAnMLNetPipelineAndScoresTheTextColumnAsContext()
+    {
+        var context = new MLContext(seed: 1);
+        var pipeline = context.Transforms.Text.NormalizeText("Text", caseMode: Microsoft.ML.Transforms.Text.TextNormalizingEstimator.CaseMode.Lower)
+            .Append(context.Transforms.Text.CharacterLanguageModel(Small().WithContextColumn("Prefix").WithContextColumn(null)));
+        var model = pipeline.Fit(Load(context, Texts(120)));
+        var scored = model.Transform(Load(context, [new TextRow { Text = "THE CAT SAT ON THE MA" }]));
+        var score = scored.GetColumn<float[]>("Score").Single();
+        Assert.AreEqual(1.0, score.Sum(), 1e-4);
+        var vocabulary = model.LastTransformer.Vocabulary;
+        Assert.AreEqual("t", vocabulary[Array.IndexOf(score, score.Max())], "after 'the cat sat on the ma' comes 't'");
+        model.LastTransformer.Dispose();
     }
 
     [TestMethod]
@@ -216,7 +233,7 @@ public sealed class CharacterLanguageModelTests
     public void ASavedModelScoresAndGeneratesInAProcessWithoutThisLibrary()
     {
         var context = new MLContext(seed: 1);
-        using var model = context.Transforms.Text.CharacterLanguageModel(Small(RecurrentCell.Gru, layers: 2).WithContextColumn("Text")).Fit(Load(context, Texts(80)));
+        using var model = context.Transforms.Text.CharacterLanguageModel(Small(RecurrentCell.Gru, layers: 2)).Fit(Load(context, Texts(80)));
         string[] contexts = ["the c", "", "a dog sat on the m", "QQ"];
         var expected = model.Transform(Load(context, contexts.Select(c => new TextRow { Text = c }))).GetColumn<float[]>("Score").ToArray();
         string[] prompts = ["the ", "a dog", ""];
@@ -314,6 +331,11 @@ public sealed class CharacterLanguageModelTests
     {
         public float Text { get; set; }
     }
+
+    private sealed class OtherRow
+    {
+        public string Body { get; set; } = "";
+    }
 }
 
 /// <summary>Copies of options with one setting changed (the options are a class with init-only properties).</summary>
@@ -321,7 +343,7 @@ internal static class LanguageModelOptionCopies
 {
     public static CharacterLanguageModelOptions WithMinimum(this CharacterLanguageModelOptions o, int minimum) => Copy(o, minimum: minimum);
 
-    public static CharacterLanguageModelOptions WithContextColumn(this CharacterLanguageModelOptions o, string column) => Copy(o, context: column);
+    public static CharacterLanguageModelOptions WithContextColumn(this CharacterLanguageModelOptions o, string? column) => Copy(o, context: column, contextSet: true);
 
     public static CharacterLanguageModelOptions WithEpochs(this CharacterLanguageModelOptions o, int epochs) => Copy(o, epochs: epochs);
 
@@ -330,7 +352,7 @@ internal static class LanguageModelOptionCopies
 
     public static CharacterLanguageModelOptions WithResume(this CharacterLanguageModelOptions o, string checkpoint) => Copy(o, resume: checkpoint);
 
-    private static CharacterLanguageModelOptions Copy(CharacterLanguageModelOptions o, int? minimum = null, string? context = null, int? epochs = null, CheckpointOptions? checkpoints = null, string? resume = null) => new()
+    private static CharacterLanguageModelOptions Copy(CharacterLanguageModelOptions o, int? minimum = null, string? context = null, int? epochs = null, CheckpointOptions? checkpoints = null, string? resume = null, bool contextSet = false) => new()
     {
         Cell = o.Cell,
         HiddenUnits = o.HiddenUnits,
@@ -342,7 +364,7 @@ internal static class LanguageModelOptionCopies
         Seed = o.Seed,
         Optimizer = o.Optimizer,
         MinCharacterCount = minimum ?? o.MinCharacterCount,
-        ContextColumnName = context ?? o.ContextColumnName,
+        ContextColumnName = contextSet ? context : o.ContextColumnName,
         Checkpoints = checkpoints ?? o.Checkpoints,
         ResumeFromCheckpoint = resume ?? o.ResumeFromCheckpoint,
     };
