@@ -35,6 +35,7 @@ internal static class Program
             Sequence.TextClassificationBenchmark.Create(),
             Sequence.SequenceFashionMnistBenchmark.Create(),
             Sequence.LstmThroughputBenchmark.Create(),
+            Sequence.LanguageModelBenchmark.Create(),
         };
         return root.Parse(args).Invoke();
     }

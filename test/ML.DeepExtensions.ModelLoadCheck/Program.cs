@@ -11,9 +11,16 @@
 // With --generator the model is a GAN generator: each CSV line holds the noise values, then
 // optionally ";<class name>" for a conditional generator's key label column; it prints the output
 // columns as above.
+// With --language-model <step.onnx> <prompts.txt> <length> it generates greedily from each prompt line with a
+// character language model's per-step graph (see LanguageModelGenerate.cs), one continuation per line.
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+
+if (args.Length == 4 && args[0] == "--language-model")
+{
+    return LanguageModelGenerate.Run(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture));
+}
 
 if (args.Length == 3 && args[0] == "--play-cartpole")
 {
