@@ -147,6 +147,11 @@ internal sealed class AdversarialLoop(
             var realOutput = discriminator.forward(real);
             var fakeOutput = discriminator.forward(fake);
             var loss = DiscriminatorAdversarial(realOutput.select(1, 0), fakeOutput.select(1, 0));
+            if (options.Loss == GanLoss.WassersteinGradientPenalty)
+            {
+                loss += options.GradientPenaltyWeight * GradientPenalty(discriminator, real, fake);
+            }
+
             if (labels is not null && options.ClassificationWeight > 0)
             {
                 loss += options.ClassificationWeight * nn.functional.cross_entropy(realOutput.narrow(1, 1, classes), labels);
@@ -189,15 +194,32 @@ internal sealed class AdversarialLoop(
         return cat([noise, fakeLabels.to(ScalarType.Float32).unsqueeze(1)], 1);
     }
 
+    /// <summary>
+    /// WGAN-GP's penalty: the mean of (‖∇ₓD(x̂)‖₂ − 1)² over points x̂ = εx + (1 − ε)G(z), ε uniform per
+    /// image. The gradient is taken with create_graph so that the penalty's own gradient reaches the
+    /// critic's weights (a second-order backward pass).
+    /// </summary>
+    internal static Tensor GradientPenalty(nn.Module<Tensor, Tensor> critic, Tensor real, Tensor fake)
+    {
+        long n = real.shape[0];
+        long[] perImage = [n, .. Enumerable.Repeat(1L, (int)real.dim() - 1)];
+        var epsilon = rand(perImage, device: real.device);
+        var mixed = ((epsilon * real.detach()) + ((1 - epsilon) * fake.detach())).requires_grad_(true);
+        var score = critic.forward(mixed).select(1, 0);
+        var gradient = autograd.grad([score], [mixed], [ones_like(score)], retain_graph: true, create_graph: true)[0];
+        return (gradient.reshape(n, -1).norm(1) - 1).pow(2).mean();
+    }
+
     private Tensor DiscriminatorAdversarial(Tensor real, Tensor fake) => options.Loss switch
     {
         GanLoss.Hinge => nn.functional.relu(1.0 - real).mean() + nn.functional.relu(1.0 + fake).mean(),
+        GanLoss.WassersteinGradientPenalty => fake.mean() - real.mean(),
         _ => nn.functional.softplus(-real).mean() + nn.functional.softplus(fake).mean(),
     };
 
     private Tensor GeneratorAdversarial(Tensor fake) => options.Loss switch
     {
-        GanLoss.Hinge => -fake.mean(),
+        GanLoss.Hinge or GanLoss.WassersteinGradientPenalty => -fake.mean(),
         _ => nn.functional.softplus(-fake).mean(),
     };
 

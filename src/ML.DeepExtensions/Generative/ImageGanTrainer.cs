@@ -240,6 +240,11 @@ public sealed class ImageGanTrainer : IEstimator<ImageGanModel>
         run.RecordSetting("gan.noise", Options.NoiseSize.ToString(CultureInfo.InvariantCulture));
         run.RecordSetting("gan.loss", Options.Loss.ToString());
         run.RecordSetting("gan.ema", Options.EmaDecay.ToString(CultureInfo.InvariantCulture));
+        if (Options.Loss == GanLoss.WassersteinGradientPenalty)
+        {
+            run.RecordSetting("gan.gradient_penalty", Options.GradientPenaltyWeight.ToString(CultureInfo.InvariantCulture));
+        }
+
         run.RecordSetting("gan.discriminator_steps", Options.DiscriminatorSteps.ToString(CultureInfo.InvariantCulture));
         run.RecordSetting("gan.classification_weight", Options.ClassificationWeight.ToString(CultureInfo.InvariantCulture));
         run.RecordSetting("gan.pixel_scale", Options.PixelScale.ToString(CultureInfo.InvariantCulture));
