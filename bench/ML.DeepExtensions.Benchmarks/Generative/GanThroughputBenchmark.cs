@@ -85,8 +85,7 @@ internal static class GanThroughputBenchmark
         }
 
         var report = new BenchmarkReport()
-            .Paragraph($"Conditional GAN, default networks with base filters {baseFilters}, batch {Batch}, non-saturating loss, Adam 2e-4 β=(0.5, 0.999), EMA, {rows:N0} Fashion-MNIST images per epoch, {threads} libtorch thread(s). "
-                + $"Interleaved: {rounds + 1} rounds of one epoch per side, round 1 a warm-up (not shown).")
+            .Paragraph($"Conditional GAN, default networks with base filters {baseFilters}, batch {Batch}, non-saturating loss, Adam 2e-4 β=(0.5, 0.999), EMA, {rows:N0} Fashion-MNIST images per epoch, {threads} libtorch thread(s). Interleaved: {rounds + 1} rounds of one epoch per side, round 1 a warm-up (not shown).")
             .Table(table);
         return pytorch is null
             ? report.Bullets($"Median per-round ratio ImageGan.Fit / hand-written loop: **{Statistics.Median(toHand):F3}** (goal ≥ 0.95)")
