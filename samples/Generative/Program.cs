@@ -57,7 +57,10 @@ var table = mlContext.Data.LoadFromTextFile(csv, new TextLoader.Options
     Columns = [new("Age", DataKind.Single, 0), new("Income", DataKind.Single, 1), new("City", DataKind.String, 2), new("Churned", DataKind.String, 3)],
 });
 var tabular = mlContext.Transforms.TabularGan(new TabularGanOptions { Epochs = 300, HiddenSize = 128, Seed = 1 }).Fit(table);
-var synthetic = tabular.Sample(1000, seed: 1);
+// Saved and loaded again, as a later process would: the file holds the generator and the columns' encoding.
+string tabularPath = Path.Combine(output, "customers.tgan");
+tabular.Save(tabularPath);
+var synthetic = TabularGanModel.Load(tabularPath).Sample(1000, seed: 1);
 string syntheticCsv = Path.Combine(output, "customers-synthetic.csv");
 using (var stream = File.Create(syntheticCsv))
 {

@@ -33,14 +33,18 @@ internal static class GanBenchmark
         var perClass = new Option<int>("--samples-per-class") { Description = "Generated images per class for the figures.", DefaultValueFactory = _ => 500 }.AtLeast(2);
         var threads = VisionBenchmarkSetup.ThreadsOption();
         var unconditional = new Option<bool>("--unconditional") { Description = "Train an unconditional DCGAN instead of the class-conditional GAN." };
-        var loss = new Option<string>("--loss") { Description = "nonsaturating or hinge.", DefaultValueFactory = _ => "nonsaturating" }.AcceptOnlyFromAmong("nonsaturating", "hinge");
+        var loss = new Option<string>("--loss")
+        {
+            Description = "nonsaturating, hinge, or wgan-gp (WGAN-GP with the paper's settings: 5 critic steps per generator step, Adam 1e-4 β=(0, 0.9) for both, λ = 10, no spectral normalisation).",
+            DefaultValueFactory = _ => "nonsaturating",
+        }.AcceptOnlyFromAmong("nonsaturating", "hinge", "wgan-gp");
         var filters = new Option<int>("--base-filters") { Description = "ImageGanOptions.BaseFilters of both networks (compute grows with its square).", DefaultValueFactory = _ => 32 }.AtLeast(1);
         var grid = new Option<FileInfo?>("--grid") { Description = "Write the last epoch's sample grid (one class per row) to this PNG." };
         return BenchmarkCommand.Create("gan",
             "Conditional Fashion-MNIST GAN for a time budget: Fréchet distance on a library-trained classifier's features (vs the real-train/real-test floor) and class recognition accuracy.",
             [minutes, epochs, rows, classifierEpochs, perClass, threads, unconditional, loss, filters, grid],
             parse => Run(parse.GetValue(minutes), parse.GetValue(epochs), parse.GetValue(rows), parse.GetValue(classifierEpochs), parse.GetValue(perClass),
-                parse.GetValue(threads), !parse.GetValue(unconditional), parse.GetValue(loss) == "hinge" ? GanLoss.Hinge : GanLoss.NonSaturating, parse.GetValue(filters), parse.GetValue(grid)));
+                parse.GetValue(threads), !parse.GetValue(unconditional), parse.GetValue(loss) switch { "hinge" => GanLoss.Hinge, "wgan-gp" => GanLoss.WassersteinGradientPenalty, _ => GanLoss.NonSaturating }, parse.GetValue(filters), parse.GetValue(grid)));
     }
 
     private static BenchmarkReport Run(double minutes, int epochs, int? rows, int classifierEpochs, int perClass, int threads, bool conditional, GanLoss loss, int baseFilters, FileInfo? grid)
@@ -61,12 +65,18 @@ internal static class GanBenchmark
 
         string gridDirectory = Directory.CreateTempSubdirectory("mldx-gan-bench-").FullName;
         var budget = new TimeBudget(TimeSpan.FromMinutes(minutes));
+        bool wasserstein = loss == GanLoss.WassersteinGradientPenalty;
+        var paper = new OptimizerOptions { LearningRate = 1e-4, Beta1 = 0.0, Beta2 = 0.9 };
         var options = new ImageGanOptions
         {
             LabelColumnName = conditional ? "Label" : null,
             Epochs = epochs,
             Seed = Seed,
             Loss = loss,
+            DiscriminatorSteps = wasserstein ? 5 : 1,
+            SpectralNormalization = !wasserstein,
+            Optimizer = wasserstein ? paper : new OptimizerOptions { LearningRate = ImageGanDefaults.LearningRate, Beta1 = ImageGanDefaults.Beta1 },
+            GeneratorOptimizer = wasserstein ? paper : new OptimizerOptions { LearningRate = ImageGanDefaults.LearningRate, Beta1 = ImageGanDefaults.Beta1 },
             BaseFilters = baseFilters,
             IntraOpThreads = threads,
             Callbacks = [budget],
@@ -112,7 +122,7 @@ internal static class GanBenchmark
         table.AddRow("GAN epochs trained (the last may be cut by the budget)", gan.History.Epochs.Count.ToString(CultureInfo.InvariantCulture));
         table.AddRow("GAN Fit minutes (includes the ONNX export)", Statistics.Number(ganClock.Elapsed.TotalMinutes, 1));
         return new BenchmarkReport()
-            .Paragraph($"{(conditional ? "Class-conditional GAN (label embedding in the generator, auxiliary classifier in the discriminator)" : "Unconditional DCGAN")} with the default networks (GanArchitectures.Dcgan*, base filters {baseFilters}, {loss} loss, batch 64, Adam 2e-4 β=(0.5, 0.999), EMA 0.999, spectral normalisation in the discriminator), {(rows is int n ? n.ToString("N0", CultureInfo.InvariantCulture) : "60,000")} training images, budget {minutes} min or {epochs} epochs, seed {Seed}, {threads} libtorch thread(s).")
+            .Paragraph($"{(conditional ? "Class-conditional GAN (label embedding in the generator, auxiliary classifier in the discriminator)" : "Unconditional DCGAN")} with the default networks (GanArchitectures.Dcgan*, base filters {baseFilters}, {loss} loss, batch 64, {(wasserstein ? "5 critic steps per generator step, Adam 1e-4 β=(0, 0.9), λ = 10, no spectral normalisation" : "Adam 2e-4 β=(0.5, 0.999), spectral normalisation in the discriminator")}, EMA 0.999), {(rows is int n ? n.ToString("N0", CultureInfo.InvariantCulture) : "60,000")} training images, budget {minutes} min or {epochs} epochs, seed {Seed}, {threads} libtorch thread(s).")
             .Paragraph($"Figures on {count:N0} generated images ({perClass} per class) and {count:N0} real images per side. The Fréchet distance uses the 84-unit penultimate layer of a LeNet this library trained on Fashion-MNIST for {classifierEpochs} epochs ({classifierClock.Elapsed.TotalMinutes:F1} min); it is not comparable with Inception-based FID.")
             .Table(table);
     }

@@ -12,6 +12,16 @@ public enum GanLoss
 
     /// <summary>The hinge loss (SAGAN, BigGAN): the discriminator minimises relu(1 − D(x)) + relu(1 + D(G(z))), the generator −D(G(z)).</summary>
     Hinge,
+
+    /// <summary>
+    /// The Wasserstein loss with a gradient penalty (WGAN-GP, Gulrajani et al. 2017): the critic minimises
+    /// D(G(z)) − D(x) + λ·(‖∇D(x̂)‖₂ − 1)² at random points x̂ between real and generated images
+    /// (λ = <see cref="ImageGanOptions.GradientPenaltyWeight"/>), the generator −D(G(z)). The paper
+    /// trains the critic 5 times per generator step with Adam 1e-4, β = (0, 0.9): set
+    /// <see cref="ImageGanOptions.DiscriminatorSteps"/> and both optimizers accordingly. The critic
+    /// must not use batch normalisation (the penalty is per image).
+    /// </summary>
+    WassersteinGradientPenalty,
 }
 
 /// <summary>A grid of generated images written as a PNG during training.</summary>
@@ -117,7 +127,10 @@ public sealed class ImageGanOptions : TrainingOptions
     /// <summary>The generator's optimizer. Default Adam, learning rate 2e-4, β = (0.5, 0.999).</summary>
     public OptimizerOptions GeneratorOptimizer { get; init; } = new() { LearningRate = ImageGanDefaults.LearningRate, Beta1 = ImageGanDefaults.Beta1 };
 
-    /// <summary>Discriminator updates per generator update. Default 1.</summary>
+    /// <summary>λ, the weight of the gradient penalty of <see cref="GanLoss.WassersteinGradientPenalty"/> (unused by the other losses). Default 10, the paper's.</summary>
+    public double GradientPenaltyWeight { get; init; } = 10.0;
+
+    /// <summary>Discriminator updates per generator update (WGAN-GP's n_critic, 5 in the paper). Each uses the step's real batch and freshly generated images. Default 1.</summary>
     public int DiscriminatorSteps { get; init; } = 1;
 
     /// <summary>Decay of the exponential moving average of the generator's weights, which the returned generator uses; 0 to use the trained weights as they are. Default 0.999.</summary>
@@ -147,6 +160,7 @@ public sealed class ImageGanOptions : TrainingOptions
         OptionChecks.Require(NoiseSize > 0, nameof(NoiseSize), NoiseSize, "must be at least 1 (the generator needs noise to vary its images)");
         OptionChecks.Require(PixelScale > 0 && float.IsFinite(PixelScale), nameof(PixelScale), PixelScale, "must be a positive number");
         OptionChecks.Require(BaseFilters > 0, nameof(BaseFilters), BaseFilters, "must be positive");
+        OptionChecks.Require(GradientPenaltyWeight > 0 && double.IsFinite(GradientPenaltyWeight), nameof(GradientPenaltyWeight), GradientPenaltyWeight, "must be a positive number");
         OptionChecks.Require(DiscriminatorSteps > 0, nameof(DiscriminatorSteps), DiscriminatorSteps, "must be at least 1");
         OptionChecks.Require(EmaDecay is >= 0 and < 1, nameof(EmaDecay), EmaDecay, "must be in [0, 1)");
         OptionChecks.Require(ClassificationWeight >= 0 && double.IsFinite(ClassificationWeight), nameof(ClassificationWeight), ClassificationWeight, "must be zero or positive");

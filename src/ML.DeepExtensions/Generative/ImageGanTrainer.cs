@@ -39,9 +39,6 @@ public sealed class ImageGanTrainer : IEstimator<ImageGanModel>
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        OptionChecks.Require(options.Checkpoints is not { EverySteps: > 0 }, "Checkpoints.EverySteps", options.Checkpoints?.EverySteps ?? 0,
-            "must be 0: the image GAN checkpoints at epoch ends (a resumed run continues from the start of an epoch); set EveryEpochs instead");
-
         OptionChecks.Require(options.Data.ValidationFraction == 0, "Data.ValidationFraction", options.Data.ValidationFraction,
             "must be 0: a GAN has no validation loss to hold rows out for (evaluate samples with FrechetDistance instead)");
         _environment = environment;
@@ -243,6 +240,11 @@ public sealed class ImageGanTrainer : IEstimator<ImageGanModel>
         run.RecordSetting("gan.noise", Options.NoiseSize.ToString(CultureInfo.InvariantCulture));
         run.RecordSetting("gan.loss", Options.Loss.ToString());
         run.RecordSetting("gan.ema", Options.EmaDecay.ToString(CultureInfo.InvariantCulture));
+        if (Options.Loss == GanLoss.WassersteinGradientPenalty)
+        {
+            run.RecordSetting("gan.gradient_penalty", Options.GradientPenaltyWeight.ToString(CultureInfo.InvariantCulture));
+        }
+
         run.RecordSetting("gan.discriminator_steps", Options.DiscriminatorSteps.ToString(CultureInfo.InvariantCulture));
         run.RecordSetting("gan.classification_weight", Options.ClassificationWeight.ToString(CultureInfo.InvariantCulture));
         run.RecordSetting("gan.pixel_scale", Options.PixelScale.ToString(CultureInfo.InvariantCulture));

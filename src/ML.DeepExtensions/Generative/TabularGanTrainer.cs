@@ -69,9 +69,7 @@ public sealed class TabularGanTrainer
         }
 
         TrainingRun.SeedForInitialisation(seed);
-        var generator = run.AddModule("generator", NetworkBuilder.BuildLayers(
-            [Layer.Dense(Options.HiddenSize), Layer.BatchNorm(), Layer.Relu(), Layer.Dense(Options.HiddenSize), Layer.BatchNorm(), Layer.Relu(), Layer.Dense(encoding.DataWidth)],
-            [Options.NoiseSize + encoding.ConditionWidth], out _));
+        var generator = run.AddModule("generator", TabularGanModel.BuildGenerator(Options.NoiseSize, Options.HiddenSize, encoding));
         var discriminator = run.AddModule("discriminator", NetworkBuilder.BuildLayers(
             [Layer.Dense(Options.HiddenSize), Layer.LeakyRelu(), Layer.Dropout(0.5), Layer.Dense(Options.HiddenSize), Layer.LeakyRelu(), Layer.Dropout(0.5), Layer.Dense(1)],
             [encoding.DataWidth + encoding.ConditionWidth], out _));

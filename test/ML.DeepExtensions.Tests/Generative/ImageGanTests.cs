@@ -138,6 +138,39 @@ public sealed class ImageGanTests
     }
 
     [TestMethod]
+    public void ARunResumedFromAStepCheckpointInsideAnEpochEqualsAnUninterruptedOne()
+    {
+        // 48 images in batches of 16: 3 steps per epoch, so step 4 is one step into epoch 2.
+        var context = new MLContext(seed: 1);
+        var data = GanFixtures.Keyed(context);
+        string full = Path.Combine(_directory, "full");
+        string resumed = Path.Combine(_directory, "resumed");
+        ImageGanOptions Options(string directory, string? resume) => new()
+        {
+            LabelColumnName = "Label", NoiseSize = 8, BaseFilters = 4, LabelEmbeddingSize = 4, Epochs = 3, Seed = 7, Data = { BatchSize = 16 },
+            Loss = GanLoss.Hinge, DiscriminatorSteps = 2,
+            Checkpoints = new CheckpointOptions { Directory = directory, EveryEpochs = 0, EverySteps = 4 },
+            ResumeFromCheckpoint = resume,
+        };
+
+        using var uninterrupted = context.Transforms.ImageGan(Options(full, null)).Fit(data);
+        string midEpoch = Path.Combine(full, "checkpoint-step-00000004.mldx");
+        Assert.IsTrue(File.Exists(midEpoch));
+        Assert.IsTrue(File.Exists(Path.Combine(full, "checkpoint-step-00000008.mldx")));
+        using var continued = context.Transforms.ImageGan(Options(resumed, midEpoch)).Fit(data);
+
+        AssertSameWeights(uninterrupted.GeneratorNetwork, continued.GeneratorNetwork, "EMA generator");
+        AssertSameWeights(uninterrupted.DiscriminatorNetwork, continued.DiscriminatorNetwork, "discriminator");
+        foreach (var key in new[] { "d_loss", "g_loss" })
+        {
+            CollectionAssert.AreEqual(
+                uninterrupted.History.Epochs.Select(e => e[key]).ToArray(), continued.History.Epochs.Select(e => e[key]).ToArray(), $"{key} per epoch, the resumed epoch included");
+        }
+
+        Assert.IsTrue(File.Exists(Path.Combine(resumed, "checkpoint-step-00000008.mldx")));
+    }
+
+    [TestMethod]
     public void AnUnconditionalHingeGanWritesASampleGridEveryEpoch()
     {
         var context = new MLContext(seed: 1);
