@@ -22,19 +22,20 @@ internal static class ReinforcementBenchmark
         var agent = new Option<string>("--agent") { Description = "dqn, ppo, a2c or sac.", DefaultValueFactory = _ => "dqn" };
         var environment = new Option<string>("--env") { Description = "CartPole, Acrobot, MountainCar (dqn, ppo, a2c); Pendulum (ppo, sac); MountainCarContinuous (sac).", DefaultValueFactory = _ => "CartPole" };
         var steps = new Option<long?>("--steps") { Description = "Environment steps per run (default: the zoo's budget of the preset)." };
-        var seeds = new Option<int>("--seeds") { Description = "Runs, with seeds 1..N.", DefaultValueFactory = _ => 5 }.AtLeast(1);
+        var seeds = new Option<int>("--seeds") { Description = "Runs, with seeds S..S+N-1 (S from --seed-start).", DefaultValueFactory = _ => 5 }.AtLeast(1);
+        var seedStart = new Option<int>("--seed-start") { Description = "First seed (S), so that a table can be split over several runs: --seed-start 4 --seeds 2 runs seeds 4 and 5.", DefaultValueFactory = _ => 1 }.AtLeast(1);
         var evaluationFrequency = new Option<int>("--eval-frequency") { Description = "Evaluate every N environment steps.", DefaultValueFactory = _ => 2500 }.AtLeast(1);
         var evaluationEpisodes = new Option<int>("--eval-episodes") { Description = "Episodes per evaluation.", DefaultValueFactory = _ => 10 }.AtLeast(1);
         var threshold = new Option<double?>("--threshold") { Description = "Return that counts as solved (default: Gymnasium's reward threshold: CartPole 475, Acrobot -100, MountainCar -110, MountainCarContinuous 90; Pendulum -200)." };
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (small MLPs run fastest on one).", DefaultValueFactory = _ => 1 }.AtLeast(1);
         return BenchmarkCommand.Create("rl",
             "Reinforcement learning: an agent with its zoo preset on a classic-control environment over N seeds (final and best-kept evaluation return, steps to threshold, environment steps/s).",
-            [agent, environment, steps, seeds, evaluationFrequency, evaluationEpisodes, threshold, threads],
-            parse => Run(parse.GetValue(agent)!, parse.GetValue(environment)!, parse.GetValue(steps), parse.GetValue(seeds),
+            [agent, environment, steps, seeds, seedStart, evaluationFrequency, evaluationEpisodes, threshold, threads],
+            parse => Run(parse.GetValue(agent)!, parse.GetValue(environment)!, parse.GetValue(steps), parse.GetValue(seeds), parse.GetValue(seedStart),
                 parse.GetValue(evaluationFrequency), parse.GetValue(evaluationEpisodes), parse.GetValue(threshold), parse.GetValue(threads)));
     }
 
-    public static BenchmarkReport Run(string agent, string environment, long? steps, int seeds, int evaluationFrequency, int evaluationEpisodes, double? threshold, int threads)
+    public static BenchmarkReport Run(string agent, string environment, long? steps, int seeds, int seedStart, int evaluationFrequency, int evaluationEpisodes, double? threshold, int threads)
     {
         double solved = threshold ?? environment switch
         {
@@ -52,7 +53,7 @@ internal static class ReinforcementBenchmark
         var rates = new List<double>();
         long budget = 0;
         double inference = double.NaN;
-        for (int seed = 1; seed <= seeds; seed++)
+        for (int seed = seedStart; seed < seedStart + seeds; seed++)
         {
             var clock = Stopwatch.StartNew();
             var (history, evaluateKept, spent, model) = Train(agent, environment, steps, seed, evaluationFrequency, evaluationEpisodes, threads);
@@ -65,7 +66,7 @@ internal static class ReinforcementBenchmark
             int first = returns.ToList().FindIndex(r => r >= solved);
             toThreshold.Add(first < 0 ? double.NaN : at[first]);
             rates.Add(spent / clock.Elapsed.TotalSeconds);
-            if (seed == 1)
+            if (seed == seedStart)
             {
                 inference = PolicyInference(model);
             }
@@ -80,13 +81,13 @@ internal static class ReinforcementBenchmark
             Statistics.Number(Statistics.Median(final), 1), Statistics.Range(final, 1), Statistics.Number(Statistics.Median(best), 1),
             reached.Count == 0 ? "n/a" : Statistics.Number(Statistics.Median(reached), 0), $"{reached.Count}/{seeds}", Statistics.Number(Statistics.Median(rates), 0));
         return new BenchmarkReport()
-            .Paragraph($"{agent} with its zoo preset on {environment}; evaluation every {evaluationFrequency} steps over {evaluationEpisodes} episodes (greedy / deterministic policy); threshold {solved}; {threads} libtorch thread(s).")
+            .Paragraph($"{agent} with its zoo preset on {environment}, seeds {seedStart}..{seedStart + seeds - 1}; evaluation every {evaluationFrequency} steps over {evaluationEpisodes} episodes (greedy / deterministic policy); threshold {solved}; {threads} libtorch thread(s).")
             .Table(table)
             .Bullets(
                 $"Final return: the last evaluation (the weights at the end of the budget). Best kept: the policy the agent returns (its best evaluation), played on 10 fresh seeds.",
-                $"Per-seed final returns: {Statistics.Runs(final, 1)}; steps to threshold: {string.Join(", ", toThreshold.Select(t => double.IsNaN(t) ? "never" : Statistics.Number(t, 0)))}.",
+                $"Per-seed final returns: {Statistics.Runs(final, 1)}; best kept: {Statistics.Runs(best, 1)}; steps to threshold: {string.Join(", ", toThreshold.Select(t => double.IsNaN(t) ? "never" : Statistics.Number(t, 0)))}.",
                 $"Env steps/s: environment steps of training over its wall time, evaluations included.",
-                $"Policy inference (seed 1's saved model, ML.NET Transform over {InferenceRows} observations in an IDataView): {Statistics.Number(inference, 0)} observations/s.");
+                $"Policy inference (seed {seedStart}'s saved model, ML.NET Transform over {InferenceRows} observations in an IDataView): {Statistics.Number(inference, 0)} observations/s.");
     }
 
     private const int InferenceRows = 20_000;

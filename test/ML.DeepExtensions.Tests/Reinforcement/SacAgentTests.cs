@@ -62,6 +62,100 @@ public sealed class SacAgentTests
     }
 
     [TestMethod]
+    public void AStateDependentRunResumedMidRolloutEqualsAnUninterruptedOne()
+    {
+        // The checkpoint falls at step 250, two steps into a rollout of 8 (TrainFrequency): the resumed
+        // run must explore with the noise matrix drawn at step 248, so the matrix is part of the checkpoint.
+        string directory = Directory.CreateTempSubdirectory("mldx-sac-sde-").FullName;
+        try
+        {
+            SacOptions Options(string? resume = null, bool stop = false) => new()
+            {
+                MaxSteps = 400, Seed = 7, HiddenLayers = [16], BatchSize = 16, LearningStarts = 0, TrainFrequency = 8, GradientSteps = 8,
+                StateDependentExploration = true, LogStdInit = -1, EvaluationFrequency = 200, EvaluationEpisodes = 1,
+                KeepBestPolicy = false, IntraOpThreads = 1, ResumeFromCheckpoint = resume, Callbacks = stop ? [new StopAt(250)] : [],
+                Checkpoints = stop ? new CheckpointOptions { Directory = directory, EveryEpochs = 0, EverySteps = 250 } : null,
+            };
+
+            var uninterrupted = new SacAgent(Options()).Train(ClassicControl.Pendulum);
+            new SacAgent(Options(stop: true)).Train(ClassicControl.Pendulum);
+            var resumed = new SacAgent(Options(resume: Directory.GetFiles(directory).Single())).Train(ClassicControl.Pendulum);
+
+            CollectionAssert.AreEqual(Parameters(uninterrupted.Network), Parameters(resumed.Network));
+            CollectionAssert.AreEqual(uninterrupted.History["loss"].ToArray(), resumed.History["loss"].ToArray());
+            CollectionAssert.AreEqual(uninterrupted.History["episode_return"].ToArray(), resumed.History["episode_return"].ToArray());
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [TestMethod]
+    public void TheStateDependentActorsDensityIsTheGaussianOfItsFeatureNoiseAndTheExportedModelGivesTheClippedMeanAction()
+    {
+        TorchSharp.torch.random.manual_seed(3);
+        var actor = new SquashedGaussianActor(3, [5], 2, new StateDependentSettings(-0.5, FullStd: true));
+        using var noGrad = TorchSharp.torch.no_grad();
+        var observations = TorchSharp.torch.tensor(new[] { 0.3f, -1.2f, 2.0f, -0.7f, 0.1f, 0.9f }, [2, 3]);
+        var random = new Pcg64(11);
+        var weights = TorchSharp.torch.tensor(Enumerable.Range(0, 10).Select(_ => (float)random.NextNormal()).ToArray(), [5, 2]) * actor.SdeStd();
+        var (action, logProbability) = actor.SampleStateDependent(observations, weights);
+
+        // Independently: features z from the module's own trunk, σ = exp(−0.5), W given.
+        var z = actor.children().OfType<TorchSharp.Modules.Sequential>().Single().forward(observations).data<float>().ToArray();
+        var mean = actor.forward(observations).atanh().data<float>().ToArray();
+        var w = weights.data<float>().ToArray();
+        double sigma2 = Math.Exp(-1.0);
+        for (int row = 0; row < 2; row++)
+        {
+            double expected = 0;
+            for (int a = 0; a < 2; a++)
+            {
+                double noise = 0, variance = 1e-6;
+                for (int f = 0; f < 5; f++)
+                {
+                    noise += z[(row * 5) + f] * w[(f * 2) + a];
+                    variance += z[(row * 5) + f] * z[(row * 5) + f] * sigma2;
+                }
+
+                double squashed = Math.Tanh(mean[(row * 2) + a] + noise);
+                Assert.AreEqual(squashed, action[row, a].item<float>(), 1e-5);
+                expected += (-0.5 * noise * noise / variance) - (0.5 * Math.Log(variance)) - (0.5 * Math.Log(2 * Math.PI)) - Math.Log(1 - (squashed * squashed) + 1e-6);
+            }
+
+            Assert.AreEqual(expected, logProbability[row].item<float>(), 1e-3);
+        }
+    }
+
+    [TestMethod]
+    public void AStateDependentPolicysModelGivesItsDeterministicActions()
+    {
+        var options = new SacOptions(SacPreset.MountainCarContinuous)
+        {
+            MaxSteps = 300, Seed = 2, HiddenLayers = [16, 16], BatchSize = 32, EvaluationFrequency = 300, EvaluationEpisodes = 1, IntraOpThreads = 1,
+        };
+        Assert.IsTrue(options.StateDependentExploration);
+        var policy = new SacAgent(options).Train(ClassicControl.MountainCarContinuous);
+        var context = new MLContext(seed: 1);
+        var rows = Enumerable.Range(0, 20).Select(i => new MountainCarRow { Observation = [-1.2f + (0.09f * i), (i - 10) * 0.007f] }).ToArray();
+        var model = policy.CreateModel();
+        using var disposeModel = model as IDisposable;
+        var actions = model.Transform(context.Data.LoadFromEnumerable(rows)).GetColumn<float[]>(ContinuousPolicy.ActionColumnName).ToArray();
+        for (int i = 0; i < rows.Length; i++)
+        {
+            Assert.AreEqual(policy.Act(rows[i].Observation)[0], actions[i][0], 1e-5f);
+        }
+    }
+
+    [TestMethod]
+    public void AStateDependentSampleFrequencyOfZeroIsRefused()
+    {
+        var error = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new SacAgent(new SacOptions { MaxSteps = 10, StateDependentExploration = true, StateDependentSampleFrequency = 0 }));
+        Assert.Contains("StateDependentSampleFrequency", error.Message);
+    }
+
+    [TestMethod]
     public void DiscreteActionsAreRefused()
     {
         var error = Assert.ThrowsExactly<ArgumentException>(() => new SacAgent(new SacOptions { MaxSteps = 10 }).Train(() => new NotABox()));
@@ -86,6 +180,13 @@ public sealed class SacAgentTests
         }
 
         return total / episodes;
+    }
+
+    /// <summary>A MountainCarContinuous observation row.</summary>
+    public sealed class MountainCarRow
+    {
+        [VectorType(2)]
+        public float[] Observation { get; set; } = [];
     }
 
     private static float[] Parameters(TorchSharp.torch.nn.Module module) =>

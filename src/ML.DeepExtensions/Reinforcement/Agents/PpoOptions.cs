@@ -11,7 +11,7 @@ public enum PpoPreset
     /// <summary>rl-baselines3-zoo's CartPole-v1 settings (zoo budget 100,000 steps).</summary>
     CartPole,
 
-    /// <summary>rl-baselines3-zoo's Pendulum-v1 settings (zoo budget 100,000 steps), without its state-dependent exploration (gSDE), which this library does not implement.</summary>
+    /// <summary>rl-baselines3-zoo's Pendulum-v1 settings (zoo budget 100,000 steps), without its state-dependent exploration (gSDE, <c>use_sde</c> with <c>sde_sample_freq</c> 4), which this library implements for SAC only (<see cref="SacOptions.StateDependentExploration"/>).</summary>
     Pendulum,
 }
 

@@ -62,7 +62,8 @@ public sealed class SacAgent
         double targetEntropy = o.TargetEntropy ?? -actionSize;
 
         TrainingRun.SeedForInitialisation(seed);
-        var actor = run.AddModule("actor", new SquashedGaussianActor(observationSize, o.HiddenLayers, actionSize));
+        StateDependentSettings? sde = o.StateDependentExploration ? new StateDependentSettings(o.LogStdInit, o.FullStd) : null;
+        var actor = run.AddModule("actor", new SquashedGaussianActor(observationSize, o.HiddenLayers, actionSize, sde));
         var critic = run.AddModule("critic", new TwinCritic(observationSize, actionSize, o.HiddenLayers));
         var target = run.AddModule("critic_target", new TwinCritic(observationSize, actionSize, o.HiddenLayers));
         Polyak(critic, target, 1.0);
@@ -80,6 +81,12 @@ public sealed class SacAgent
         run.AddState(environments);
         run.AddState(buffer);
         run.AddState(state);
+        var exploration = sde is null ? null : new ExplorationMatrix(actor.FeatureSize, actionSize);
+        if (exploration is not null)
+        {
+            run.AddState(exploration);
+        }
+
         AgentLoop.RecordAgentSettings(run, o, "sac");
         state.Observations = environments.Reset(seed);
         run.Start();
@@ -90,9 +97,19 @@ public sealed class SacAgent
         {
             run.BeginStep();
             long step = run.Step;
+            // gSDE draws its noise matrix at the start of each rollout (TrainFrequency steps) and every
+            // StateDependentSampleFrequency steps within one, as SB3's collect_rollouts does.
+            long inRollout = step % o.TrainFrequency;
+            if (exploration is not null && (inRollout == 0 || (o.StateDependentSampleFrequency > 0 && inRollout % o.StateDependentSampleFrequency == 0)))
+            {
+                exploration.Resample(SdeStd(actor), state.Random);
+            }
+
             float[] squashed = step < o.LearningStarts
                 ? [.. Enumerable.Range(0, actionSize).Select(_ => (float)state.Random.Uniform(-1, 1))]
-                : Explore(actor, state.Observations, actionSize, state.Random, run.Device);
+                : exploration is not null
+                    ? ExploreStateDependent(actor, state.Observations, exploration, run.Device)
+                    : Explore(actor, state.Observations, actionSize, state.Random, run.Device);
             var action = new float[actionSize];
             for (int i = 0; i < actionSize; i++)
             {
@@ -138,7 +155,7 @@ public sealed class SacAgent
         }
 
         run.Finish();
-        var kept = new SquashedGaussianActor(observationSize, o.HiddenLayers, actionSize);
+        var kept = new SquashedGaussianActor(observationSize, o.HiddenLayers, actionSize, sde);
         kept.to(run.Device);
         using (no_grad())
         {
@@ -165,6 +182,22 @@ public sealed class SacAgent
         return action.cpu().data<float>().ToArray();
     }
 
+    private static float[] ExploreStateDependent(SquashedGaussianActor actor, float[] observation, ExplorationMatrix exploration, Device device)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var weights = tensor(exploration.Values, [actor.FeatureSize, actor.ActionSize], device: device);
+        var (action, _) = actor.SampleStateDependent(tensor(observation, [1, observation.Length], device: device), weights);
+        return action.cpu().data<float>().ToArray();
+    }
+
+    private static float[] SdeStd(SquashedGaussianActor actor)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return actor.SdeStd().contiguous().cpu().data<float>().ToArray();
+    }
+
     private static Tensor Noise(Pcg64 random, int rows, int width, Device device)
     {
         var values = new float[rows * width];
@@ -186,7 +219,14 @@ public sealed class SacAgent
         var device = run.Device;
         var (observations, actions, rewards, next, terminated) = buffer.Sample(o.BatchSize, random, device);
         int width = buffer.ActionSize;
-        var (policyActions, logProbability) = actor.Sample(observations, Noise(random, o.BatchSize, width, device));
+
+        // With gSDE one noise matrix W = σ ⊙ ε per gradient step serves the whole batch, the current
+        // and the next actions (SB3 resamples it each gradient step); σ stays in the graph, so log σ
+        // learns through W as well as through the density.
+        Tensor? weights = actor.Sde is null ? null : actor.SdeStd() * Noise(random, actor.FeatureSize, width, device);
+        var (policyActions, logProbability) = weights is null
+            ? actor.Sample(observations, Noise(random, o.BatchSize, width, device))
+            : actor.SampleStateDependent(observations, weights);
 
         Tensor alpha;
         if (temperature is not null && temperatureOptimizer is not null)
@@ -205,7 +245,9 @@ public sealed class SacAgent
         Tensor targets;
         using (no_grad())
         {
-            var (nextActions, nextLogProbability) = actor.Sample(next, Noise(random, o.BatchSize, width, device));
+            var (nextActions, nextLogProbability) = weights is null
+                ? actor.Sample(next, Noise(random, o.BatchSize, width, device))
+                : actor.SampleStateDependent(next, weights);
             var (t1, t2) = target.Values(next, nextActions);
             var soft = minimum(t1, t2) - (alpha * nextLogProbability);
             targets = rewards + ((1 - terminated) * (float)o.Gamma * soft);
@@ -218,10 +260,15 @@ public sealed class SacAgent
         ClipGradients(critic, run);
         criticOptimizer.step();
 
+        // The actor's loss needs gradients through the critics' inputs, not for their weights: freezing
+        // them for this pass saves the weight gradients (about a tenth of a gradient step; the critics'
+        // gradients are zeroed before their next step anyway).
+        SetRequiresGrad(critic, false);
         var (p1, p2) = critic.Values(observations, policyActions);
         var actorLoss = ((alpha * logProbability) - minimum(p1, p2)).mean();
         actorOptimizer.zero_grad();
         actorLoss.backward();
+        SetRequiresGrad(critic, true);
         ClipGradients(actor, run);
         actorOptimizer.step();
 
@@ -229,6 +276,14 @@ public sealed class SacAgent
         run.EnsureFinite("loss", value);
         run.EnsureFinite("actor_loss", actorLoss.item<float>());
         return value;
+    }
+
+    private static void SetRequiresGrad(nn.Module module, bool value)
+    {
+        foreach (var parameter in module.parameters())
+        {
+            parameter.requires_grad = value;
+        }
     }
 
     private static void ClipGradients(nn.Module module, TrainingRun run)

@@ -11,7 +11,7 @@ public enum SacPreset
     /// <summary>rl-baselines3-zoo's Pendulum-v1 settings (zoo budget 20,000 steps).</summary>
     Pendulum,
 
-    /// <summary>rl-baselines3-zoo's MountainCarContinuous-v0 settings (zoo budget 50,000 steps), without its state-dependent exploration (gSDE), which this library does not implement.</summary>
+    /// <summary>rl-baselines3-zoo's MountainCarContinuous-v0 settings (zoo budget 50,000 steps), with its generalized state-dependent exploration (gSDE, log σ starting at −3.67).</summary>
     MountainCarContinuous,
 }
 
@@ -54,6 +54,8 @@ public sealed class SacOptions : AgentOptions
                 Tau = 0.01;
                 LearningStarts = 0;
                 HiddenLayers = [64, 64];
+                StateDependentExploration = true;
+                LogStdInit = -3.67;
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(preset), preset, $"Unknown SAC preset {preset}.");
@@ -90,6 +92,26 @@ public sealed class SacOptions : AgentOptions
     /// <summary>The target entropy of the automatic tuning; null (the default) for −(action size).</summary>
     public double? TargetEntropy { get; init; }
 
+    /// <summary>
+    /// Explore with generalized state-dependent exploration (gSDE, SB3's <c>use_sde</c>) instead of
+    /// independent Gaussian noise per step: the actor learns a log-σ matrix over its last hidden
+    /// features, and the exploration noise is those features times a noise matrix that is resampled
+    /// only at the start of each rollout (every <see cref="TrainFrequency"/> steps) and every
+    /// <see cref="StateDependentSampleFrequency"/> steps, so actions change smoothly along an episode.
+    /// The mean is clipped to [−2, 2] before the tanh. The exported policy is still the deterministic
+    /// (mean) action. Default false.
+    /// </summary>
+    public bool StateDependentExploration { get; init; }
+
+    /// <summary>With gSDE, also resample the noise matrix every this many environment steps of a rollout; −1 (the default) only at the start of each rollout (SB3's <c>sde_sample_freq</c>).</summary>
+    public int StateDependentSampleFrequency { get; init; } = -1;
+
+    /// <summary>With gSDE, the initial value of every entry of the log-σ matrix (SB3's <c>log_std_init</c>). Default −3.</summary>
+    public double LogStdInit { get; init; } = -3;
+
+    /// <summary>With gSDE, learn one σ per (feature, action) pair; false learns one per feature, shared by the actions (SB3's <c>full_std</c>). Default true.</summary>
+    public bool FullStd { get; init; } = true;
+
     /// <inheritdoc />
     public override void Validate()
     {
@@ -104,5 +126,7 @@ public sealed class SacOptions : AgentOptions
         OptionChecks.Require(TargetUpdateInterval > 0, nameof(TargetUpdateInterval), TargetUpdateInterval, "must be positive");
         OptionChecks.Require(EntropyCoefficient is null or > 0, nameof(EntropyCoefficient), EntropyCoefficient ?? 0, "must be positive when set");
         OptionChecks.Require(TargetEntropy is null || double.IsFinite(TargetEntropy.Value), nameof(TargetEntropy), TargetEntropy ?? 0, "must be finite");
+        OptionChecks.Require(StateDependentSampleFrequency is -1 or > 0, nameof(StateDependentSampleFrequency), StateDependentSampleFrequency, "must be -1 (only at the start of each rollout) or positive");
+        OptionChecks.Require(double.IsFinite(LogStdInit), nameof(LogStdInit), LogStdInit, "must be finite");
     }
 }

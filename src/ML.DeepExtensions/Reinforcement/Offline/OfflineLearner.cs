@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace ML.DeepExtensions.Reinforcement;
 
-/// <summary>A policy's value estimated from logs alone.</summary>
+/// <summary>A policy's value estimated from logs alone (<see cref="OfflineLearner.EvaluatePolicy(IDataView, DiscretePolicy)"/>, <see cref="OfflineLearner.EvaluatePolicy(IDataView, ContinuousPolicy)"/>).</summary>
 /// <param name="Value">The estimated expected discounted return (γ of the options) from the logged episodes' first states.</param>
 /// <param name="InitialStates">How many episode starts the estimate averages over.</param>
 /// <param name="History">The loss of the fitted Q function during training.</param>
@@ -16,13 +16,14 @@ public sealed record OffPolicyEstimate(double Value, int InitialStates, Training
 /// Offline reinforcement learning from logged transitions in any <see cref="IDataView"/> (a CSV, a
 /// database query, a Parquet file): one row per transition with the observation, the action, the
 /// reward, the next observation and the terminated and truncated flags (columns named in
-/// <see cref="OfflineOptions"/>). Three methods for discrete actions and one for continuous actions:
+/// <see cref="OfflineOptions"/>). Behaviour cloning and CQL for discrete actions, TD3+BC for continuous actions, and fitted Q
+/// evaluation of either kind of policy:
 /// <list type="bullet">
 /// <item><see cref="CloneBehavior"/>: behaviour cloning, a classifier of the logged actions.</item>
 /// <item><see cref="TrainConservativeQ"/>: discrete conservative Q-learning (Kumar et al. 2020): Q-learning
 /// with a target network plus α·(logsumexp Q(s, ·) − Q(s, a)), which keeps Q low on actions the logs never took.</item>
-/// <item><see cref="EvaluatePolicy"/>: fitted Q evaluation (Le et al. 2019), an off-policy estimate of a
-/// policy's discounted return from the logs alone.</item>
+/// <item><see cref="EvaluatePolicy(IDataView, DiscretePolicy)"/> and <see cref="EvaluatePolicy(IDataView, ContinuousPolicy)"/>:
+/// fitted Q evaluation (Le et al. 2019), an off-policy estimate of a policy's discounted return from the logs alone.</item>
 /// <item><see cref="TrainTd3PlusBc"/>: TD3+BC (Fujimoto and Gu 2021) for continuous actions: TD3's twin critics,
 /// target policy smoothing and delayed actor updates, with an actor loss of −λ·Q + (a − a_logged)².</item>
 /// </list>
