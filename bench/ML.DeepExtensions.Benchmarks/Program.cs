@@ -34,6 +34,7 @@ internal static class Program
             Generative.TabularGanBenchmark.Create(),
             Sequence.TextClassificationBenchmark.Create(),
             Sequence.SequenceFashionMnistBenchmark.Create(),
+            Sequence.SunspotsForecastBenchmark.Create(),
         };
         return root.Parse(args).Invoke();
     }
