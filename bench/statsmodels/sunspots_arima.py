@@ -24,6 +24,7 @@ def main():
     parser.add_argument("--csv", required=True)
     parser.add_argument("--train", type=int, required=True)
     parser.add_argument("--horizon", type=int, default=5)
+    parser.add_argument("--rows", type=int, default=None, help="read only the first ROWS rows (a validation split)")
     parser.add_argument("--max-p", type=int, default=9)
     parser.add_argument("--max-d", type=int, default=1)
     parser.add_argument("--max-q", type=int, default=3)
@@ -31,7 +32,7 @@ def main():
 
     with open(args.csv, newline="") as f:
         rows = list(csv.reader(f))[1:]
-    series = np.array([float(r[1]) for r in rows if r])
+    series = np.array([float(r[1]) for r in rows if r])[: args.rows]
     train = series[: args.train]
 
     best = None
