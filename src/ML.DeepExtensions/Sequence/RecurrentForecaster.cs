@@ -19,11 +19,13 @@ namespace ML.DeepExtensions.Sequence;
 /// </summary>
 /// <remarks>
 /// The returned model scores a window column (the last <see cref="RecurrentForecasterOptions.WindowSize"/>
-/// values, oldest first) into the forecast and its bounds, with ML.NET's OnnxTransformer only, so it
+/// steps, oldest first: each step's value, then its <see cref="RecurrentForecasterOptions.FeatureColumnNames"/>
+/// covariates) into the forecast and its bounds, with ML.NET's OnnxTransformer only, so it
 /// saves and loads without this library; <see cref="RecurrentForecastModel.CreateTimeSeriesEngine"/> keeps
 /// the window for you, starting from the end of the training series. The interval is the forecast ±
 /// z·σₕ, with σₕ the root mean squared error of step h on the training windows (in-sample, so
-/// optimistic) and z the normal quantile of the confidence level.
+/// optimistic) and z the normal quantile of the confidence level. <see cref="RecurrentForecastModel.Backtest"/>
+/// scores the model over a series by rolling origin with ML.NET's regression evaluator.
 /// </remarks>
 public sealed class RecurrentForecaster : IEstimator<RecurrentForecastModel>
 {
