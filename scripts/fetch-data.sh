@@ -4,6 +4,7 @@
 #   .data/sklearn/{iris.csv,wine_data.csv,breast_cancer.csv,digits.csv.gz}    from python3-sklearn
 #   .data/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz        from dataset-fashion-mnist
 #   .data/fortunes/{computers,definitions,people,...}  ('%'-separated texts)   from fortunes
+#   .data/statsmodels/{sunspots,co2,nile,elnino}/*.csv (time series)          from python3-statsmodels
 # When a package is installed on the system, its files are copied from there; otherwise the .deb is
 # fetched with `apt-get download` into .data/.debs and unpacked with `dpkg-deb -x`.
 # Idempotent: does nothing when every file is present. Silent on success; on failure it says what
@@ -26,6 +27,10 @@ fortunes_package=fortunes
 fortunes_source=usr/share/games/fortunes
 fortunes_files=(computers definitions people politics science songs-poems men-women work)
 
+statsmodels_package=python3-statsmodels
+statsmodels_source=usr/lib/python3/dist-packages/statsmodels/datasets
+statsmodels_files=(sunspots/sunspots.csv co2/co2.csv nile/nile.csv elnino/elnino.csv)
+
 fail() {
     printf '%s\n' "$@" | sed 's/^/fetch-data: /' >&2
     exit 1
@@ -42,7 +47,7 @@ present() {
 
 all_present() {
     present "$data/sklearn" "${sklearn_files[@]}" && present "$data/fashion-mnist" "${fashion_files[@]}" \
-        && present "$data/fortunes" "${fortunes_files[@]}"
+        && present "$data/fortunes" "${fortunes_files[@]}" && present "$data/statsmodels" "${statsmodels_files[@]}"
 }
 
 all_present && exit 0
@@ -65,7 +70,7 @@ download() {
     fi
 
     command -v apt-get >/dev/null 2>&1 || fail \
-        "apt-get not found: the data sets come from Debian packages ($sklearn_package, $fashion_package, $fortunes_package)." \
+        "apt-get not found: the data sets come from Debian packages ($sklearn_package, $fashion_package, $fortunes_package, $statsmodels_package)." \
         "On a system without apt, copy their files into $data/sklearn and $data/fashion-mnist by hand."
 
     mkdir -p "$debs"
@@ -111,8 +116,9 @@ provide() {
 
     if present "/$source" "$@"; then
         for name in "$@"; do
-            cp "/$source/$name" "$destination/.$name.part"
-            mv "$destination/.$name.part" "$destination/$name"
+            mkdir -p "$(dirname "$destination/$name")"
+            cp "/$source/$name" "$destination/$name.part"
+            mv "$destination/$name.part" "$destination/$name"
         done
         return 0
     fi
@@ -129,6 +135,7 @@ provide() {
             rm -rf "$unpacked"
             fail "$package no longer ships /$source/$name; update scripts/fetch-data.sh."
         fi
+        mkdir -p "$(dirname "$destination/$name")"
         mv "$unpacked/$source/$name" "$destination/$name"
     done
     rm -rf "$unpacked"
@@ -137,5 +144,6 @@ provide() {
 provide "$sklearn_package" "$sklearn_source" sklearn "${sklearn_files[@]}"
 provide "$fashion_package" "$fashion_source" fashion-mnist "${fashion_files[@]}"
 provide "$fortunes_package" "$fortunes_source" fortunes "${fortunes_files[@]}"
+provide "$statsmodels_package" "$statsmodels_source" statsmodels "${statsmodels_files[@]}"
 
 all_present || fail "some files are still missing under $data; this is a bug in scripts/fetch-data.sh."

@@ -36,6 +36,7 @@ internal static class Program
             Sequence.SequenceFashionMnistBenchmark.Create(),
             Sequence.LstmThroughputBenchmark.Create(),
             Sequence.LanguageModelBenchmark.Create(),
+            Sequence.SunspotsForecastBenchmark.Create(),
         };
         return root.Parse(args).Invoke();
     }

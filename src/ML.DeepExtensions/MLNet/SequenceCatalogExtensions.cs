@@ -93,6 +93,30 @@ public static class SequenceCatalogExtensions
     public static SequenceClassifierTrainer SequenceClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, SequenceClassifierOptions options) =>
         new(CatalogEnvironment.From(catalog), options);
 
+    /// <summary>Creates a binary classifier of numeric sequences: a Single vector column with [steps, features] dimensions, a Boolean label.</summary>
+    /// <param name="catalog">The binary trainers catalog.</param>
+    /// <param name="labelColumnName">Boolean label column.</param>
+    /// <param name="featureColumnName">Known-size Single vector column declaring [steps, features] dimensions.</param>
+    /// <param name="cell">The recurrent cell of the default architecture (<see cref="SequenceClassifierDefaults.Architecture"/>).</param>
+    /// <param name="epochs">Passes over the data.</param>
+    public static SequenceBinaryClassifierTrainer SequenceClassifier(
+        this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
+        string labelColumnName = ColumnNames.Label,
+        string featureColumnName = ColumnNames.Features,
+        RecurrentCell cell = RecurrentCell.Lstm,
+        int epochs = SequenceClassifierDefaults.Epochs) =>
+        catalog.SequenceClassifier(new SequenceBinaryClassifierOptions
+        {
+            LabelColumnName = labelColumnName,
+            FeatureColumnName = featureColumnName,
+            Architecture = SequenceClassifierDefaults.Architecture(cell),
+            Epochs = epochs,
+        });
+
+    /// <summary>Creates a binary classifier of numeric sequences from full options.</summary>
+    public static SequenceBinaryClassifierTrainer SequenceClassifier(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, SequenceBinaryClassifierOptions options) =>
+        new(CatalogEnvironment.From(catalog), options);
+
     /// <summary>
     /// Creates a recurrent forecaster of one series (rows in time order), shaped like ML.NET's
     /// <c>ForecastBySsa</c>: a window of past values, a horizon, and bounds at a confidence level.

@@ -14,72 +14,18 @@ using static TorchSharp.torch;
 namespace ML.DeepExtensions.Sequence;
 
 /// <summary>
-/// Options of the recurrent forecaster: one series in time order, a window of past values, a horizon
-/// of future values, and prediction intervals at a confidence level (ML.NET's <c>ForecastBySsa</c> shape).
-/// </summary>
-public sealed class RecurrentForecasterOptions : TrainingOptions
-{
-    /// <summary>Creates options with the defaults (30 epochs, Adam 1e-3).</summary>
-    public RecurrentForecasterOptions() => Epochs = 30;
-
-    /// <summary>The series column (Single), rows in time order. Default "Value".</summary>
-    public string InputColumnName { get; init; } = "Value";
-
-    /// <summary>The forecast column: a vector of <see cref="Horizon"/> values. Default "Forecast".</summary>
-    public string OutputColumnName { get; init; } = "Forecast";
-
-    /// <summary>The lower bound column. Default "LowerBound".</summary>
-    public string LowerBoundColumnName { get; init; } = "LowerBound";
-
-    /// <summary>The upper bound column. Default "UpperBound".</summary>
-    public string UpperBoundColumnName { get; init; } = "UpperBound";
-
-    /// <summary>The column of past values the saved model scores: a Single vector of <see cref="WindowSize"/>, oldest first. Default "Window".</summary>
-    public string WindowColumnName { get; init; } = "Window";
-
-    /// <summary>Past values the network reads. Default 12.</summary>
-    public int WindowSize { get; init; } = 12;
-
-    /// <summary>Future values forecast at once. Default 1.</summary>
-    public int Horizon { get; init; } = 1;
-
-    /// <summary>Confidence level of the interval, in (0, 1). Default 0.95.</summary>
-    public double ConfidenceLevel { get; init; } = 0.95;
-
-    /// <summary>Rows per batch of training windows. Default 32.</summary>
-    public int BatchSize { get; init; } = 32;
-
-    /// <summary>The layers on the window [WindowSize, 1], ending flat. Default an LSTM of 32 units returning its last state.</summary>
-    public IReadOnlyList<NetworkLayer> Architecture { get; init; } = [Layer.Lstm(32, returnSequences: false)];
-
-    /// <inheritdoc />
-    public override void Validate()
-    {
-        base.Validate();
-        OptionChecks.Require(WindowSize > 0, nameof(WindowSize), WindowSize, "must be positive");
-        OptionChecks.Require(Horizon > 0, nameof(Horizon), Horizon, "must be at least 1 (the number of future values to forecast)");
-        OptionChecks.Require(ConfidenceLevel is > 0 and < 1, nameof(ConfidenceLevel), ConfidenceLevel, "must be in (0, 1)");
-        OptionChecks.Require(BatchSize > 0, nameof(BatchSize), BatchSize, "must be positive");
-        foreach (var (name, value) in new[] { (nameof(InputColumnName), InputColumnName), (nameof(OutputColumnName), OutputColumnName), (nameof(LowerBoundColumnName), LowerBoundColumnName), (nameof(UpperBoundColumnName), UpperBoundColumnName), (nameof(WindowColumnName), WindowColumnName) })
-        {
-            OptionChecks.Require(!string.IsNullOrWhiteSpace(value), name, value ?? "", "must name a column");
-        }
-
-        ArgumentNullException.ThrowIfNull(Architecture, nameof(Architecture));
-    }
-}
-
-/// <summary>
 /// A recurrent network that forecasts a series, trained with TorchSharp on every window of the
 /// training series. Create it with <c>mlContext.Forecasting.ForecastByRecurrentNetwork(...)</c>.
 /// </summary>
 /// <remarks>
 /// The returned model scores a window column (the last <see cref="RecurrentForecasterOptions.WindowSize"/>
-/// values, oldest first) into the forecast and its bounds, with ML.NET's OnnxTransformer only, so it
+/// steps, oldest first: each step's value, then its <see cref="RecurrentForecasterOptions.FeatureColumnNames"/>
+/// covariates) into the forecast and its bounds, with ML.NET's OnnxTransformer only, so it
 /// saves and loads without this library; <see cref="RecurrentForecastModel.CreateTimeSeriesEngine"/> keeps
 /// the window for you, starting from the end of the training series. The interval is the forecast ±
 /// z·σₕ, with σₕ the root mean squared error of step h on the training windows (in-sample, so
-/// optimistic) and z the normal quantile of the confidence level.
+/// optimistic) and z the normal quantile of the confidence level. <see cref="RecurrentForecastModel.Backtest"/>
+/// scores the model over a series by rolling origin with ML.NET's regression evaluator.
 /// </remarks>
 public sealed class RecurrentForecaster : IEstimator<RecurrentForecastModel>
 {
@@ -101,8 +47,8 @@ public sealed class RecurrentForecaster : IEstimator<RecurrentForecastModel>
     public RecurrentForecastModel Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var series = ReadSeries(input);
-        int window = Options.WindowSize, horizon = Options.Horizon;
+        var series = ReadSeries(input, Options);
+        int window = Options.WindowSize, horizon = Options.Horizon, features = series.Features;
         if (series.Length < window + horizon)
         {
             throw new ArgumentException(
@@ -110,31 +56,32 @@ public sealed class RecurrentForecaster : IEstimator<RecurrentForecastModel>
                 nameof(input));
         }
 
-        double mean = series.Average();
-        double std = Math.Sqrt(series.Select(v => (v - mean) * (v - mean)).Average());
-        std = std > 1e-12 ? std : 1;
+        var (mean, std) = series.Moments();
         var windows = Enumerable.Range(0, series.Length - window - horizon + 1)
-            .Select(start => new WindowRow { Window = series[start..(start + window)], Target = series[(start + window)..(start + window + horizon)] })
+            .Select(start => new WindowRow { Window = series.Window(start, window), Target = series.Targets(start + window, horizon) })
             .ToList();
         var context = new MLContext(seed: 0);
         var definition = SchemaDefinition.Create(typeof(WindowRow));
-        definition[nameof(WindowRow.Window)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, window);
+        definition[nameof(WindowRow.Window)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, window * features);
         definition[nameof(WindowRow.Target)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, horizon);
         var windowData = context.Data.LoadFromEnumerable(windows, definition);
 
         var host = _environment.Register("RecurrentForecaster");
         var run = new TrainingRun(Options, defaultSeed: host.Rand.Next());
-        long[] inputShape = [window, 1];
+        long[] inputShape = [window, features];
         var description = new NetworkDescription { InputShape = inputShape, Layers = Options.Architecture, Outputs = horizon, Normalization = InputNormalization.Standardization, LabelScale = true };
         TrainingRun.SeedForInitialisation(run.Seed);
         var network = run.AddModule("model", NetworkBuilder.Build(Options.Architecture, inputShape, horizon,
-            new Standardization([(float)mean], [(float)std]), Standardization.Rescale(mean, std, LayerNames.LabelScale)), description);
+            new Standardization([.. mean.Select(m => (float)m)], [.. std.Select(d => (float)d)]), Standardization.Rescale(mean[0], std[0], LayerNames.LabelScale)), description);
         var optimizer = run.CreateOptimizer("optimizer", network, Options.Optimizer, Options.LearningRateSchedule);
         var sourceOptions = new BatchSourceOptions { BatchSize = Options.BatchSize, Seed = run.Seed };
         var source = new DataViewBatchSource(windowData,
             [BatchColumn.Features(nameof(WindowRow.Window), inputShape), BatchColumn.RegressionLabel(nameof(WindowRow.Target), [horizon])], sourceOptions);
-        float scale = (float)std;
-        var step = new SupervisedTrainStep(network, (output, target) => nn.functional.mse_loss(output / scale, target / scale), optimizer, () => [], run.Device, Options.GradientClipNorm);
+        float scale = (float)std[0];
+        Func<Tensor, Tensor, Tensor> loss = Options.Loss == ForecastLoss.AbsoluteError
+            ? (output, target) => nn.functional.l1_loss(output / scale, target / scale)
+            : (output, target) => nn.functional.mse_loss(output / scale, target / scale);
+        var step = new SupervisedTrainStep(network, loss, optimizer, () => [], run.Device, Options.GradientClipNorm);
         TrainingHistory history;
         try
         {
@@ -146,14 +93,14 @@ public sealed class RecurrentForecaster : IEstimator<RecurrentForecastModel>
         }
 
         network.eval();
-        var sigma = ResidualDeviation(network, windows, window, horizon, run.Device);
+        var sigma = ResidualDeviation(network, windows, window, features, horizon, run.Device);
         double z = NormalQuantile(0.5 + (Options.ConfidenceLevel / 2));
         byte[] onnx = Export(network, description, sigma, z);
-        var scoringData = context.Data.LoadFromEnumerable(windows.Take(1).Select(w => new WindowOnly { Window = w.Window }), WindowDefinition(window, Options.WindowColumnName));
+        var scoringData = context.Data.LoadFromEnumerable(windows.Take(1).Select(w => new WindowOnly { Window = w.Window }), WindowDefinition(window * features, Options.WindowColumnName));
         var scoring = OnnxScoringChain.Build(onnx, [OnnxInput.Column(Options.WindowColumnName)],
             [Options.OutputColumnName, Options.LowerBoundColumnName, Options.UpperBoundColumnName], scoringData);
         var transformer = new NeuralNetworkTransformer(scoring, onnx, network, description, history, Options.WindowColumnName);
-        return new RecurrentForecastModel(transformer, Options, series[^window..], sigma);
+        return new RecurrentForecastModel(transformer, Options, series.Window(series.Length - window, window), sigma);
     }
 
     /// <inheritdoc />
@@ -169,51 +116,67 @@ public sealed class RecurrentForecaster : IEstimator<RecurrentForecastModel>
         ]);
     }
 
-    internal static SchemaDefinition WindowDefinition(int window, string column)
+    internal static SchemaDefinition WindowDefinition(int width, string column)
     {
         var definition = SchemaDefinition.Create(typeof(WindowOnly));
         var windowColumn = definition[nameof(WindowOnly.Window)];
         windowColumn.ColumnName = column;
-        windowColumn.ColumnType = new VectorDataViewType(NumberDataViewType.Single, window);
+        windowColumn.ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
         return definition;
     }
 
-    private float[] ReadSeries(IDataView input)
+    /// <summary>
+    /// Reads the forecast column and the covariate columns, row by row in time order, rejecting a
+    /// missing column, a column that is not Single and a value that is not finite (naming column and row).
+    /// </summary>
+    internal static SeriesMatrix ReadSeries(IDataView input, RecurrentForecasterOptions options)
     {
-        var column = SchemaChecks.Find(input.Schema, Options.InputColumnName, "series");
-        if (column.Type != NumberDataViewType.Single)
+        string[] names = [options.InputColumnName, .. options.FeatureColumnNames];
+        var columns = new DataViewSchema.Column[names.Length];
+        for (int i = 0; i < names.Length; i++)
         {
-            throw new ArgumentException($"The series column '{Options.InputColumnName}' is {column.Type}, but it must be a Single column (one value per row, in time order).", nameof(input));
+            string role = i == 0 ? "series" : "input series";
+            columns[i] = SchemaChecks.Find(input.Schema, names[i], role);
+            if (columns[i].Type != NumberDataViewType.Single)
+            {
+                throw new ArgumentException($"The {role} column '{names[i]}' is {columns[i].Type}, but it must be a Single column (one value per row, in time order).", nameof(input));
+            }
         }
 
         var values = new List<float>();
-        using var cursor = input.GetRowCursor([column]);
-        var getter = cursor.GetGetter<float>(column);
+        using var cursor = input.GetRowCursor(columns);
+        var getters = columns.Select(c => cursor.GetGetter<float>(c)).ToArray();
         float value = 0;
+        long row = 0;
         while (cursor.MoveNext())
         {
-            getter(ref value);
-            if (!float.IsFinite(value))
+            for (int i = 0; i < getters.Length; i++)
             {
-                throw new ArgumentException(
-                    $"The series column '{Options.InputColumnName}' has {(float.IsNaN(value) ? "a missing value (NaN)" : "an infinite value")} at row {values.Count.ToString(CultureInfo.InvariantCulture)}. "
-                    + "A forecaster needs every step: fill the gap first (for example with the previous value).", nameof(input));
+                getters[i](ref value);
+                if (!float.IsFinite(value))
+                {
+                    throw new ArgumentException(
+                        $"The {(i == 0 ? "series" : "input series")} column '{names[i]}' has {(float.IsNaN(value) ? "a missing value (NaN)" : "an infinite value")} at row {row.ToString(CultureInfo.InvariantCulture)}. "
+                        + "A forecaster needs every step: fill the gap first (for example with the previous value).", nameof(input));
+                }
+
+                values.Add(value);
             }
 
-            values.Add(value);
+            row++;
         }
 
-        return [.. values];
+        return new SeriesMatrix([.. values], names.Length);
     }
 
-    private static float[] ResidualDeviation(nn.Module<Tensor, Tensor> network, List<WindowRow> windows, int window, int horizon, Device device)
+    private static float[] ResidualDeviation(nn.Module<Tensor, Tensor> network, List<WindowRow> windows, int window, int features, int horizon, Device device)
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var sums = new double[horizon];
         foreach (var chunk in windows.Chunk(512))
         {
-            var input = torch.tensor(chunk.SelectMany(w => w.Window).ToArray(), [chunk.Length, window, 1]).to(device);
+            var input = torch.tensor(chunk.SelectMany(w => w.Window).ToArray(), [chunk.Length, window, features]).to(device);
             var output = network.forward(input).cpu().data<float>().ToArray();
             for (int row = 0; row < chunk.Length; row++)
             {
@@ -230,11 +193,11 @@ public sealed class RecurrentForecaster : IEstimator<RecurrentForecastModel>
 
     private byte[] Export(nn.Module<Tensor, Tensor> network, NetworkDescription description, float[] sigma, double z)
     {
-        int window = Options.WindowSize, horizon = Options.Horizon;
+        int window = Options.WindowSize, horizon = Options.Horizon, features = 1 + Options.FeatureColumnNames.Count;
         var graph = new OnnxGraphBuilder("RecurrentForecaster");
-        graph.AddInput(Options.WindowColumnName, OnnxElementType.Float, window);
-        var batch = graph.AddNode("Reshape", [Options.WindowColumnName, graph.AddInitializer("batch_of_one", [1L, window, 1], [3])], nameHint: "batch");
-        graph.SetType(batch, new OnnxTensorType(OnnxElementType.Float, [1, window, 1]));
+        graph.AddInput(Options.WindowColumnName, OnnxElementType.Float, window * features);
+        var batch = graph.AddNode("Reshape", [Options.WindowColumnName, graph.AddInitializer("batch_of_one", [1L, window, features], [3])], nameHint: "batch");
+        graph.SetType(batch, new OnnxTensorType(OnnxElementType.Float, [1, window, features]));
         var exporter = new OnnxModuleExporter();
         foreach (var layer in description.Layers)
         {
@@ -276,6 +239,50 @@ public sealed class RecurrentForecaster : IEstimator<RecurrentForecastModel>
         return (((((a[0] * s + a[1]) * s + a[2]) * s + a[3]) * s + a[4]) * s + a[5]) * r / (((((b[0] * s + b[1]) * s + b[2]) * s + b[3]) * s + b[4]) * s + 1);
     }
 
+    /// <summary>The series as rows of [forecast value, covariates...], in time order.</summary>
+    internal sealed class SeriesMatrix(float[] values, int features)
+    {
+        public int Features { get; } = features;
+
+        public int Length => values.Length / Features;
+
+        /// <summary>The forecast column's value at <paramref name="row"/>.</summary>
+        public float Target(int row) => values[row * Features];
+
+        /// <summary>The rows [start, start + length) flattened step by step.</summary>
+        public float[] Window(int start, int length) => values[(start * Features)..((start + length) * Features)];
+
+        /// <summary>The forecast column's values at rows [start, start + length).</summary>
+        public float[] Targets(int start, int length) => [.. Enumerable.Range(start, length).Select(Target)];
+
+        /// <summary>Each column's mean and standard deviation (a constant column gets deviation 1).</summary>
+        public (double[] Mean, double[] Std) Moments()
+        {
+            var mean = new double[Features];
+            var std = new double[Features];
+            for (int f = 0; f < Features; f++)
+            {
+                double sum = 0, squares = 0;
+                for (int row = 0; row < Length; row++)
+                {
+                    sum += values[(row * Features) + f];
+                }
+
+                mean[f] = sum / Length;
+                for (int row = 0; row < Length; row++)
+                {
+                    double d = values[(row * Features) + f] - mean[f];
+                    squares += d * d;
+                }
+
+                double deviation = Math.Sqrt(squares / Length);
+                std[f] = deviation > 1e-12 ? deviation : 1;
+            }
+
+            return (mean, std);
+        }
+    }
+
     private sealed class WindowRow
     {
         public float[] Window { get; set; } = [];
@@ -298,7 +305,8 @@ public sealed record SeriesForecast(float[] Forecast, float[] LowerBound, float[
 /// <summary>
 /// A fitted recurrent forecaster. As a transformer it maps a window column to the forecast and bound
 /// columns (ML.NET's OnnxTransformer: saves and loads without this library); its time-series engine
-/// forecasts from the end of the training series and takes new observations.
+/// forecasts from the end of the training series and takes new observations, and
+/// <see cref="Backtest"/> evaluates it over a series with ML.NET's regression metrics.
 /// </summary>
 public sealed class RecurrentForecastModel : ITransformer, IDisposable
 {
@@ -328,6 +336,62 @@ public sealed class RecurrentForecastModel : ITransformer, IDisposable
     /// <summary>An engine that forecasts from the end of the training series and keeps its window as observations arrive.</summary>
     public RecurrentForecastEngine CreateTimeSeriesEngine() => new(_transformer.ScoringTransformer, Options, _lastWindow);
 
+    /// <summary>
+    /// A rolling-origin back-test over <paramref name="series"/> (the training columns, rows in time
+    /// order): from every origin row o ≥ <paramref name="firstOrigin"/> that has a full window before it,
+    /// the model forecasts rows o … o + Horizon − 1 from rows o − WindowSize … o − 1 (the actual values,
+    /// never its own forecasts), and each step h is scored against the rows that exist, with ML.NET's
+    /// regression evaluator.
+    /// </summary>
+    /// <param name="series">The series with the columns the model was trained on; usually the training series followed by held-out rows.</param>
+    /// <param name="firstOrigin">The first row to forecast (for a held-out tail: the number of training rows). Default: the first row after one window.</param>
+    /// <exception cref="ArgumentException">A column is missing, not Single or has a non-finite value (named with its row), or no origin is left.</exception>
+    /// <example><code>
+    /// var backtest = model.Backtest(wholeSeries, firstOrigin: trainingRows);
+    /// double mae1 = backtest.Metrics[0].MeanAbsoluteError, rmse5 = backtest.Metrics[4].RootMeanSquaredError;
+    /// </code></example>
+    public ForecastBacktest Backtest(IDataView series, int firstOrigin = 0)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        ArgumentOutOfRangeException.ThrowIfNegative(firstOrigin);
+        var matrix = RecurrentForecaster.ReadSeries(series, Options);
+        int window = Options.WindowSize, horizon = Options.Horizon;
+        int start = Math.Max(firstOrigin, window);
+        if (start >= matrix.Length)
+        {
+            throw new ArgumentException(
+                $"The back-test series has {matrix.Length} rows: no origin at or after row {start} (firstOrigin {firstOrigin}, WindowSize {window}) is left to forecast.", nameof(series));
+        }
+
+        var origins = Enumerable.Range(start, matrix.Length - start).ToArray();
+        var context = new MLContext(seed: 0);
+        var windows = context.Data.LoadFromEnumerable(
+            origins.Select(o => new RecurrentForecaster.WindowOnly { Window = matrix.Window(o - window, window) }),
+            RecurrentForecaster.WindowDefinition(window * matrix.Features, Options.WindowColumnName));
+        var scored = _transformer.ScoringTransformer.Transform(windows);
+        var forecasts = scored.GetColumn<float[]>(Options.OutputColumnName).ToArray();
+        var lower = scored.GetColumn<float[]>(Options.LowerBoundColumnName).ToArray();
+        var upper = scored.GetColumn<float[]>(Options.UpperBoundColumnName).ToArray();
+        var rows = new List<BacktestForecast>();
+        for (int i = 0; i < origins.Length; i++)
+        {
+            for (int h = 0; h < horizon && origins[i] + h < matrix.Length; h++)
+            {
+                rows.Add(new BacktestForecast
+                {
+                    Origin = origins[i],
+                    Step = h + 1,
+                    Label = matrix.Target(origins[i] + h),
+                    Score = forecasts[i][h],
+                    LowerBound = lower[i][h],
+                    UpperBound = upper[i][h],
+                });
+            }
+        }
+
+        return ForecastBacktest.Evaluate(rows, horizon);
+    }
+
     /// <inheritdoc />
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => _transformer.ScoringTransformer.GetOutputSchema(inputSchema);
 
@@ -349,44 +413,64 @@ public sealed class RecurrentForecastEngine
 {
     private readonly ITransformer _scoring;
     private readonly RecurrentForecasterOptions _options;
-    private readonly Queue<float> _window;
+    private readonly Queue<float[]> _steps;
     private readonly MLContext _context = new(seed: 0);
 
     internal RecurrentForecastEngine(ITransformer scoring, RecurrentForecasterOptions options, float[] lastWindow)
     {
         _scoring = scoring;
         _options = options;
-        _window = new Queue<float>(lastWindow);
+        _steps = new Queue<float[]>(lastWindow.Chunk(1 + options.FeatureColumnNames.Count));
     }
 
-    /// <summary>The window the next forecast starts from, oldest first.</summary>
-    public IReadOnlyList<float> Window => [.. _window];
+    /// <summary>The forecast column's values in the window the next forecast starts from, oldest first.</summary>
+    public IReadOnlyList<float> Window => [.. _steps.Select(step => step[0])];
 
     /// <summary>Adds an observation (the oldest leaves the window).</summary>
-    /// <exception cref="ArgumentException">The value is NaN or infinite.</exception>
-    public void Observe(float value)
+    /// <param name="value">The forecast column's new value.</param>
+    /// <param name="covariates">The covariates' values at the same step, one per <see cref="RecurrentForecasterOptions.FeatureColumnNames"/> in that order.</param>
+    /// <exception cref="ArgumentException">A value is NaN or infinite, or the number of covariates is not the model's.</exception>
+    public void Observe(float value, params float[] covariates)
     {
+        ArgumentNullException.ThrowIfNull(covariates);
         if (!float.IsFinite(value))
         {
             throw new ArgumentException($"An observation must be finite; got {value}.", nameof(value));
         }
 
-        _window.Dequeue();
-        _window.Enqueue(value);
+        int expected = _options.FeatureColumnNames.Count;
+        if (covariates.Length != expected)
+        {
+            throw new ArgumentException(
+                $"The model reads {expected} input series beside '{_options.InputColumnName}' ({string.Join(", ", _options.FeatureColumnNames)}), but the observation has {covariates.Length}.", nameof(covariates));
+        }
+
+        for (int i = 0; i < covariates.Length; i++)
+        {
+            if (!float.IsFinite(covariates[i]))
+            {
+                throw new ArgumentException($"The observation of '{_options.FeatureColumnNames[i]}' must be finite; got {covariates[i]}.", nameof(covariates));
+            }
+        }
+
+        _steps.Dequeue();
+        _steps.Enqueue([value, .. covariates]);
     }
 
-    /// <summary>Adds <paramref name="observation"/>, then forecasts from the new end.</summary>
-    public SeriesForecast Predict(float observation)
+    /// <summary>Adds an observation, then forecasts from the new end.</summary>
+    /// <param name="observation">The forecast column's new value.</param>
+    /// <param name="covariates">The covariates' values at the same step.</param>
+    public SeriesForecast Predict(float observation, params float[] covariates)
     {
-        Observe(observation);
+        Observe(observation, covariates);
         return Predict();
     }
 
     /// <summary>The forecast of the next <c>Horizon</c> values after the current window.</summary>
     public SeriesForecast Predict()
     {
-        var row = new RecurrentForecaster.WindowOnly { Window = [.. _window] };
-        var data = _context.Data.LoadFromEnumerable([row], RecurrentForecaster.WindowDefinition(_options.WindowSize, _options.WindowColumnName));
+        var row = new RecurrentForecaster.WindowOnly { Window = [.. _steps.SelectMany(step => step)] };
+        var data = _context.Data.LoadFromEnumerable([row], RecurrentForecaster.WindowDefinition(row.Window.Length, _options.WindowColumnName));
         var scored = _scoring.Transform(data);
         return new SeriesForecast(
             scored.GetColumn<float[]>(_options.OutputColumnName).Single(),

@@ -29,14 +29,14 @@ public static class SequenceClassifierDefaults
 }
 
 /// <summary>
-/// Options of the classifier of numeric sequences: a known-size Single vector column read as
+/// What the numeric sequence classifiers share: a known-size Single vector column read as
 /// <see cref="Steps"/> steps of <see cref="StepFeatures"/> values (row-major, step by step), for
-/// example a 28×28 image as 28 rows of 28 pixels.
+/// example a 28×28 image as 28 rows of 28 pixels, and the sequence layers that read it.
 /// </summary>
-public sealed class SequenceClassifierOptions : SupervisedNetworkOptions
+public abstract class NumericSequenceOptions : SupervisedNetworkOptions
 {
     /// <summary>Creates options with the defaults.</summary>
-    public SequenceClassifierOptions()
+    private protected NumericSequenceOptions()
     {
         Epochs = SequenceClassifierDefaults.Epochs;
         Data = new DataOptions { BatchSize = SequenceClassifierDefaults.BatchSize };
@@ -54,9 +54,6 @@ public sealed class SequenceClassifierOptions : SupervisedNetworkOptions
     /// </summary>
     public bool StandardizeFeatures { get; init; } = true;
 
-    /// <summary>Label smoothing of the cross-entropy loss, in [0, 1). Default 0.</summary>
-    public double LabelSmoothing { get; init; }
-
     /// <summary>
     /// The layers, on steps [T, F]: recurrent or 1-D convolution layers, ending flat (a sequence pooling,
     /// or a recurrent layer with <c>returnSequences: false</c>); the trainer adds the output layer.
@@ -71,7 +68,6 @@ public sealed class SequenceClassifierOptions : SupervisedNetworkOptions
         OptionChecks.Require(Steps is null == StepFeatures is null, nameof(Steps), Steps ?? 0, "and StepFeatures must be set together (or both left null)");
         OptionChecks.Require(Steps is null or > 0, nameof(Steps), Steps ?? 0, "must be positive");
         OptionChecks.Require(StepFeatures is null or > 0, nameof(StepFeatures), StepFeatures ?? 0, "must be positive");
-        OptionChecks.Require(LabelSmoothing is >= 0 and < 1, nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1)");
         ArgumentNullException.ThrowIfNull(Architecture, nameof(Architecture));
         if (Architecture.Count == 0 || Architecture[0] is EmbeddingLayer || !Architecture.Any(l => l is SequenceLayer))
         {
@@ -79,5 +75,39 @@ public sealed class SequenceClassifierOptions : SupervisedNetworkOptions
                 $"{nameof(Architecture)} must hold sequence layers (Layer.Lstm, Layer.Gru, Layer.SimpleRnn, Layer.Conv1D, ...) for numeric steps and no Layer.Embedding (that is for token ids: use the TextClassifier).",
                 nameof(Architecture));
         }
+    }
+}
+
+/// <summary>
+/// Options of the multiclass classifier of numeric sequences: a known-size Single vector column read as
+/// steps of values (see <see cref="NumericSequenceOptions"/>), a key label.
+/// </summary>
+public sealed class SequenceClassifierOptions : NumericSequenceOptions
+{
+    /// <summary>Label smoothing of the cross-entropy loss, in [0, 1). Default 0.</summary>
+    public double LabelSmoothing { get; init; }
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        OptionChecks.Require(LabelSmoothing is >= 0 and < 1, nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1)");
+    }
+}
+
+/// <summary>
+/// Options of the binary classifier of numeric sequences: a known-size Single vector column read as
+/// steps of values (see <see cref="NumericSequenceOptions"/>), a Boolean label.
+/// </summary>
+public sealed class SequenceBinaryClassifierOptions : NumericSequenceOptions
+{
+    /// <summary>Weight of positive examples in the logistic loss (for imbalanced data). Default 1.</summary>
+    public double PositiveClassWeight { get; init; } = 1.0;
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        OptionChecks.Require(PositiveClassWeight > 0, nameof(PositiveClassWeight), PositiveClassWeight, "must be positive");
     }
 }

@@ -10,29 +10,17 @@ using static TorchSharp.torch;
 namespace ML.DeepExtensions.Sequence;
 
 /// <summary>
-/// A recurrent network for multiclass classification of numeric sequences, trained with TorchSharp.
+/// The numeric sequence classifiers: a known-size Single vector read as [steps, features], each step
+/// feature standardised inside the network, then sequence layers and the task's output.
 /// </summary>
-/// <remarks>
-/// <list type="table">
-/// <item><term>Machine learning task</term><description>Multiclass classification of fixed-length numeric sequences</description></item>
-/// <item><term>Input columns</term><description>Label: key type. Features: known-size vector of Single holding T steps of F values, step by step (declared as [T, F] dimensions or set with <see cref="SequenceClassifierOptions.Steps"/> and <see cref="SequenceClassifierOptions.StepFeatures"/>).</description></item>
-/// <item><term>Output columns</term><description>Score: Vector&lt;Single, K&gt; class probabilities. PredictedLabel: key with the label's class names.</description></item>
-/// <item><term>Is normalization required?</term><description>No: each step feature is standardised inside the network by default.</description></item>
-/// <item><term>Exportable to ONNX</term><description>Yes.</description></item>
-/// <item><term>Saved model needs this library?</term><description>No.</description></item>
-/// </list>
-/// Create it with <c>mlContext.MulticlassClassification.Trainers.SequenceClassifier(...)</c>; see docs/sequence-models.md.
-/// </remarks>
-public sealed class SequenceClassifierTrainer : SupervisedNetworkTrainer<SequenceClassifierOptions>
+/// <typeparam name="TOptions">The trainer's options.</typeparam>
+public abstract class NumericSequenceTrainer<TOptions> : SupervisedNetworkTrainer<TOptions>
+    where TOptions : NumericSequenceOptions
 {
-    internal SequenceClassifierTrainer(IHostEnvironment environment, SequenceClassifierOptions options)
+    private protected NumericSequenceTrainer(IHostEnvironment environment, TOptions options)
         : base(environment, options)
     {
     }
-
-    private protected override string ComponentName => "SequenceClassifier";
-
-    private protected override IPredictionHead CreateHead() => new MulticlassHead(Options.LabelSmoothing);
 
     private protected override long[] InputShape(DataViewSchema schema)
     {
@@ -105,4 +93,56 @@ public sealed class SequenceClassifierTrainer : SupervisedNetworkTrainer<Sequenc
 
         return (mean, std);
     }
+}
+
+/// <summary>
+/// A recurrent network for multiclass classification of numeric sequences, trained with TorchSharp.
+/// </summary>
+/// <remarks>
+/// <list type="table">
+/// <item><term>Machine learning task</term><description>Multiclass classification of fixed-length numeric sequences</description></item>
+/// <item><term>Input columns</term><description>Label: key type. Features: known-size vector of Single holding T steps of F values, step by step (declared as [T, F] dimensions or set with <see cref="NumericSequenceOptions.Steps"/> and <see cref="NumericSequenceOptions.StepFeatures"/>).</description></item>
+/// <item><term>Output columns</term><description>Score: Vector&lt;Single, K&gt; class probabilities. PredictedLabel: key with the label's class names.</description></item>
+/// <item><term>Is normalization required?</term><description>No: each step feature is standardised inside the network by default.</description></item>
+/// <item><term>Exportable to ONNX</term><description>Yes.</description></item>
+/// <item><term>Saved model needs this library?</term><description>No.</description></item>
+/// </list>
+/// Create it with <c>mlContext.MulticlassClassification.Trainers.SequenceClassifier(...)</c>; see docs/sequence-models.md.
+/// </remarks>
+public sealed class SequenceClassifierTrainer : NumericSequenceTrainer<SequenceClassifierOptions>
+{
+    internal SequenceClassifierTrainer(IHostEnvironment environment, SequenceClassifierOptions options)
+        : base(environment, options)
+    {
+    }
+
+    private protected override string ComponentName => "SequenceClassifier";
+
+    private protected override IPredictionHead CreateHead() => new MulticlassHead(Options.LabelSmoothing);
+}
+
+/// <summary>
+/// A recurrent network for binary classification of numeric sequences, trained with TorchSharp.
+/// </summary>
+/// <remarks>
+/// <list type="table">
+/// <item><term>Machine learning task</term><description>Binary classification of fixed-length numeric sequences</description></item>
+/// <item><term>Input columns</term><description>Label: Boolean. Features: known-size vector of Single holding T steps of F values, as for <see cref="SequenceClassifierTrainer"/>.</description></item>
+/// <item><term>Output columns</term><description>Score (the logit), Probability (its sigmoid), PredictedLabel (Boolean): ML.NET's binary scorer.</description></item>
+/// <item><term>Is normalization required?</term><description>No: each step feature is standardised inside the network by default.</description></item>
+/// <item><term>Exportable to ONNX</term><description>Yes.</description></item>
+/// <item><term>Saved model needs this library?</term><description>No.</description></item>
+/// </list>
+/// Create it with <c>mlContext.BinaryClassification.Trainers.SequenceClassifier(...)</c>; see docs/sequence-models.md.
+/// </remarks>
+public sealed class SequenceBinaryClassifierTrainer : NumericSequenceTrainer<SequenceBinaryClassifierOptions>
+{
+    internal SequenceBinaryClassifierTrainer(IHostEnvironment environment, SequenceBinaryClassifierOptions options)
+        : base(environment, options)
+    {
+    }
+
+    private protected override string ComponentName => "SequenceBinaryClassifier";
+
+    private protected override IPredictionHead CreateHead() => new BinaryHead(Options.PositiveClassWeight);
 }

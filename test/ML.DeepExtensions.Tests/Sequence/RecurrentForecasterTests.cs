@@ -120,6 +120,97 @@ public sealed class RecurrentForecasterTests
         StringAssert.Contains(gap.Message, "row 17");
     }
 
+    public sealed class DriverPoint
+    {
+        public float Value { get; set; }
+
+        public float Driver { get; set; }
+    }
+
+    /// <summary>The value follows a random driver with a lag of one step: unpredictable from its own past alone.</summary>
+    private static DriverPoint[] DrivenSeries(int length)
+    {
+        var random = new Random(3);
+        var driver = Enumerable.Range(0, length).Select(_ => (float)random.NextDouble()).ToArray();
+        return [.. Enumerable.Range(0, length).Select(t => new DriverPoint { Driver = driver[t], Value = t == 0 ? 0 : 10 * driver[t - 1] })];
+    }
+
+    [TestMethod]
+    public void ACovariateColumnIsReadAsAnInputSeries()
+    {
+        var context = new MLContext(seed: 1);
+        var points = DrivenSeries(260);
+        var train = context.Data.LoadFromEnumerable(points[..200]);
+        var all = context.Data.LoadFromEnumerable(points);
+        RecurrentForecasterOptions Make(string[] covariates) => new()
+        {
+            FeatureColumnNames = covariates,
+            WindowSize = 4,
+            Horizon = 1,
+            Architecture = [Layer.Gru(16, returnSequences: false)],
+            Epochs = 40,
+            Seed = 2,
+            Optimizer = new() { LearningRate = 0.01 },
+        };
+
+        using var alone = context.Forecasting.ForecastByRecurrentNetwork(Make([])).Fit(train);
+        using var driven = context.Forecasting.ForecastByRecurrentNetwork(Make(["Driver"])).Fit(train);
+        double maeAlone = alone.Backtest(all, firstOrigin: 200).Metrics[0].MeanAbsoluteError;
+        double maeDriven = driven.Backtest(all, firstOrigin: 200).Metrics[0].MeanAbsoluteError;
+
+        Assert.IsLessThan(maeAlone / 3, maeDriven, $"held-out MAE with the driver {maeDriven:F3}, without {maeAlone:F3} (the values spread over 0-10)");
+        var engine = driven.CreateTimeSeriesEngine();
+        var next = engine.Predict(observation: 10 * points[^1].Driver, 0.8f);
+        Assert.AreEqual(8.0, next.Forecast[0], 1.0, "the next value is ten times the driver just observed");
+        Assert.ThrowsExactly<ArgumentException>(() => engine.Observe(1f));
+        Assert.ThrowsExactly<ArgumentException>(() => engine.Observe(1f, float.NaN));
+    }
+
+    [TestMethod]
+    public void ABacktestScoresEveryHeldOutOriginWithMLNetRegressionMetrics()
+    {
+        var context = new MLContext(seed: 1);
+        var series = Series(240);
+        var data = context.Data.LoadFromEnumerable(series.Select(v => new Point { Value = v }));
+        using var model = context.Forecasting.ForecastByRecurrentNetwork(Options()).Fit(context.Data.LoadFromEnumerable(series[..200].Select(v => new Point { Value = v })));
+
+        var backtest = model.Backtest(data, firstOrigin: 200);
+
+        Assert.HasCount(3, backtest.Metrics);
+        Assert.AreEqual(40, backtest.Forecasts.Count(f => f.Step == 1), "origins 200..239");
+        Assert.AreEqual(38, backtest.Forecasts.Count(f => f.Step == 3), "step 3 only where row origin + 2 exists");
+        var step3 = backtest.Forecasts.Where(f => f.Step == 3).ToList();
+        Assert.AreEqual(step3.Average(f => Math.Abs(f.Label - f.Score)), backtest.Metrics[2].MeanAbsoluteError, 1e-4);
+        Assert.AreEqual(Math.Sqrt(step3.Average(f => (f.Label - f.Score) * (double)(f.Label - f.Score))), backtest.Metrics[2].RootMeanSquaredError, 1e-4);
+        Assert.IsLessThan(3.0, backtest.Metrics[0].MeanAbsoluteError);
+        Assert.AreEqual(series[202], step3[0].Label);
+        var fromEngine = model.CreateTimeSeriesEngine().Predict();
+        CollectionAssert.AreEqual(fromEngine.Forecast, backtest.Forecasts.Where(f => f.Origin == 200).Select(f => f.Score).ToArray(), "origin 200 is the engine's first forecast");
+        Assert.IsTrue(backtest.Coverage.All(c => c is >= 0 and <= 1));
+    }
+
+    [TestMethod]
+    public void BadCovariatesAndBacktestsAreNamed()
+    {
+        var context = new MLContext(seed: 1);
+        var points = DrivenSeries(60);
+        points[23].Driver = float.NaN;
+        var options = new RecurrentForecasterOptions { FeatureColumnNames = ["Driver"], WindowSize = 4, Epochs = 1 };
+        var gap = Assert.ThrowsExactly<ArgumentException>(() => context.Forecasting.ForecastByRecurrentNetwork(options).Fit(context.Data.LoadFromEnumerable(points)));
+        StringAssert.Contains(gap.Message, "'Driver'");
+        StringAssert.Contains(gap.Message, "row 23");
+
+        var missing = Assert.ThrowsExactly<ArgumentException>(() => context.Forecasting.ForecastByRecurrentNetwork(new RecurrentForecasterOptions { FeatureColumnNames = ["Temperature"] })
+            .Fit(context.Data.LoadFromEnumerable(points)));
+        StringAssert.Contains(missing.Message, "'Temperature'");
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => context.Forecasting.ForecastByRecurrentNetwork(new RecurrentForecasterOptions { FeatureColumnNames = ["Value"] }));
+
+        using var model = context.Forecasting.ForecastByRecurrentNetwork(new RecurrentForecasterOptions { WindowSize = 4, Horizon = 2, Epochs = 1, Seed = 1 })
+            .Fit(context.Data.LoadFromEnumerable(Series(30).Select(v => new Point { Value = v })));
+        var late = Assert.ThrowsExactly<ArgumentException>(() => model.Backtest(context.Data.LoadFromEnumerable(Series(30).Select(v => new Point { Value = v })), firstOrigin: 30));
+        StringAssert.Contains(late.Message, "30 rows");
+    }
+
     public sealed class WindowRow
     {
         public float[] Window { get; set; } = [];

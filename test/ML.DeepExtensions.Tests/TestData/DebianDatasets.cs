@@ -39,6 +39,11 @@ internal static class DebianDatasets
     public static string FortunesDirectory() =>
         Path.GetDirectoryName(Locate("fortunes", "/usr/share/games/fortunes", "fortunes", "science"))!;
 
+    /// <summary>The statsmodels <c>datasets</c> folder holding sunspots/, co2/, nile/ and elnino/ (python3-statsmodels).</summary>
+    /// <exception cref="FileNotFoundException">The files are in none of the known places.</exception>
+    public static string StatsmodelsDirectory() =>
+        Path.GetDirectoryName(Path.GetDirectoryName(Locate(Path.Combine("statsmodels", "sunspots"), "/usr/lib/python3/dist-packages/statsmodels/datasets/sunspots", "python3-statsmodels", "sunspots.csv")))!;
+
     private static string Locate(string dataSubdirectory, string systemDirectory, string package, string fileName)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(fileName);
