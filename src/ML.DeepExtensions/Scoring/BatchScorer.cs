@@ -13,9 +13,9 @@ namespace ML.DeepExtensions.Scoring;
 /// <remarks>
 /// <para>
 /// Create one with <see cref="BatchScoringCatalogExtensions.CreateBatchScorer(ModelOperationsCatalog, ITransformer, BatchScorerOptions?)"/>.
-/// The result of <see cref="Transform"/> is lazy and streams: a cursor holds two batches of rows
-/// (<see cref="BatchScorerOptions.BatchSize"/>) at a time, whatever the data's size: the one it
-/// serves and the one it reads ahead (see <see cref="BatchScorerOptions.ReadAhead"/>). ONNX
+/// The result of <see cref="Transform"/> is lazy and streams: a cursor holds one batch of rows
+/// (<see cref="BatchScorerOptions.BatchSize"/>) at a time, whatever the data's size (two with
+/// <see cref="BatchScorerOptions.ReadAhead"/>: the one it serves and the one it reads ahead). ONNX
 /// Runtime sessions are created once and shared by all cursors; dispose the scorer to free them.
 /// </para>
 /// <para>

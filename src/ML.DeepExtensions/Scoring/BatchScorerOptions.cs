@@ -5,7 +5,7 @@ namespace ML.DeepExtensions.Scoring;
 /// <summary>Options of <see cref="BatchScorer"/>.</summary>
 public sealed record BatchScorerOptions
 {
-    /// <summary>Rows per ONNX Runtime call. Memory held is about two batches of inputs and outputs per open cursor (one with <see cref="ReadAhead"/> off). Default 256.</summary>
+    /// <summary>Rows per ONNX Runtime call. Memory held is about one batch of inputs and outputs per open cursor (two with <see cref="ReadAhead"/>). Default 256.</summary>
     public int BatchSize { get; init; } = 256;
 
     /// <summary>Threads ONNX Runtime uses inside one call; null for its default (one per physical core).</summary>
@@ -13,11 +13,13 @@ public sealed record BatchScorerOptions
 
     /// <summary>
     /// Whether a cursor reads the next batch of rows on a second thread while ONNX Runtime scores the
-    /// current one. Default true: reading the input then costs no time on the scoring thread, which for
-    /// a small network is a tenth of the total or more. Turn it off where an extra thread per cursor is
-    /// unwelcome (one core, many cursors open at once); the results are the same either way.
+    /// current one. Default false. It pays only when a core is free for the reading thread: for a small
+    /// network (whose batches take about as long to read as to score) with <see cref="IntraOpThreads"/>
+    /// below the core count — on 2 cores, the digits MLP scored 16% faster with read-ahead and one ONNX
+    /// Runtime thread, and 20% slower with read-ahead and ONNX Runtime's default two threads
+    /// (docs/benchmarks.md). The results are the same either way.
     /// </summary>
-    public bool ReadAhead { get; init; } = true;
+    public bool ReadAhead { get; init; }
 
     internal void Validate()
     {
