@@ -103,59 +103,11 @@ internal static class TrainingThroughputBenchmark
     {
         random.manual_seed(1);
         var network = NetworkBuilder.Build(layers, [1, 28, 28], 10, new ImageNormalization(1f / 255f, [0.286f], [0.353f]));
-        using var optimizer = optim.AdamW(network.parameters(), 1e-3);
-        network.train();
-        long rows = images.shape[0];
-        var stopwatch = Stopwatch.StartNew();
-        using (var order = randperm(rows))
-        {
-            for (long start = 0; start < rows; start += batchSize)
-            {
-                using var scope = NewDisposeScope();
-                var index = order.narrow(0, start, Math.Min(batchSize, rows - start));
-                optimizer.zero_grad();
-                var loss = nn.functional.cross_entropy(network.forward(images.index_select(0, index)), targets.index_select(0, index));
-                loss.backward();
-                optimizer.step();
-                _ = loss.item<float>();
-            }
-        }
-
-        double seconds = stopwatch.Elapsed.TotalSeconds;
-        network.Dispose();
-        return rows / seconds;
+        return Engine.RawClassifierEpoch.RowsPerSecond(network, images, targets, batchSize);
     }
 
-    private static double? PyTorch(string python, string architecture, int rows, int threads, int batchSize)
-    {
-        string script = Path.Combine(VisionBenchmarkSetup.RepositoryRoot(), "bench", "pytorch", "fashion_cnn_throughput.py");
-        var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { script, "--architecture", architecture, "--rows", rows.ToString(CultureInfo.InvariantCulture), "--threads", threads.ToString(CultureInfo.InvariantCulture), "--batch-size", batchSize.ToString(CultureInfo.InvariantCulture), "--data", VisionBenchmarkSetup.DataDirectory() })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        string output = process.StandardOutput.ReadToEnd();
-        string errors = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            BenchmarkCommand.Progress($"PyTorch peer failed: {errors}");
-            return null;
-        }
-
-        return JsonDocument.Parse(output).RootElement.GetProperty("images_per_second").GetDouble();
-    }
-
-    private sealed class EpochTimer : ITrainingCallback
-    {
-        private readonly Stopwatch _stopwatch = new();
-
-        public double Seconds => _stopwatch.Elapsed.TotalSeconds;
-
-        public void OnEpochBegin(TrainingRun run, int epoch) => _stopwatch.Restart();
-
-        public void OnEpochEnd(TrainingRun run, int epoch, TrainingLogs logs) => _stopwatch.Stop();
-    }
+    private static double? PyTorch(string python, string architecture, int rows, int threads, int batchSize) =>
+        PythonPeer.ImagesPerSecond(python, "fashion_cnn_throughput.py",
+            ["--architecture", architecture, "--rows", rows.ToString(CultureInfo.InvariantCulture), "--threads", threads.ToString(CultureInfo.InvariantCulture),
+             "--batch-size", batchSize.ToString(CultureInfo.InvariantCulture), "--data", VisionBenchmarkSetup.DataDirectory()]);
 }

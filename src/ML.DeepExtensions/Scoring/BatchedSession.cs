@@ -13,18 +13,25 @@ internal sealed class BatchedSession : IDisposable
     {
         Graph = graph;
         BatchSize = batchSize;
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        if (intraOpThreads is { } threads)
-        {
-            options.IntraOpNumThreads = threads;
-        }
-
+        using var options = CreateOptions(intraOpThreads);
         _session = new InferenceSession(graph.ToBytes(), options);
         _inputNames = [graph.InputName];
         _outputNames = graph.SoftmaxName is { } softmax ? [graph.OutputName, softmax] : [graph.OutputName];
     }
 
     public BatchedGraph Graph { get; }
+
+    /// <summary>The session options every batched session uses: all graph optimisations, and the thread count when given.</summary>
+    internal static SessionOptions CreateOptions(int? intraOpThreads)
+    {
+        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        if (intraOpThreads is { } threads)
+        {
+            options.IntraOpNumThreads = threads;
+        }
+
+        return options;
+    }
 
     public int BatchSize { get; }
 

@@ -15,12 +15,7 @@ internal sealed class ScannedSession : IDisposable
     {
         Graph = graph;
         BatchSize = batchSize;
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        if (intraOpThreads is { } threads)
-        {
-            options.IntraOpNumThreads = threads;
-        }
-
+        using var options = BatchedSession.CreateOptions(intraOpThreads);
         _session = new InferenceSession(graph.ToBytes(), options);
         _inputNames = [.. Enumerable.Range(0, graph.Inputs.Count).Select(i => $"scan_input_{i}")];
         _outputNames = [.. Enumerable.Range(0, graph.Outputs.Count).Select(j => $"scan_output_{j}")];
