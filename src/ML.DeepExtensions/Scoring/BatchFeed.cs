@@ -21,7 +21,7 @@ internal sealed class BatchFeed : IDisposable
     private readonly bool _readAhead;
 
     // Batches alternate strictly (the reader fills 1, 0, 1, ...; the cursor serves 0, 1, 0, ...), so two
-    // counting semaphores are the whole hand-off: no queue, and no kernel call while the reader keeps ahead.
+    // counting semaphores are the whole hand-off, without a queue.
     private readonly SemaphoreSlim _free = new(0);
     private readonly SemaphoreSlim _filled = new(0);
     private Thread? _thread;
@@ -97,21 +97,8 @@ internal sealed class BatchFeed : IDisposable
                 }
 
                 _filled.Release();
-                if (!any || Reader.Done)
+                if (!any)
                 {
-                    // After the last rows, one more (empty) batch tells the cursor the data ended.
-                    if (any)
-                    {
-                        _free.Wait();
-                        if (_stopping)
-                        {
-                            return;
-                        }
-
-                        _batches[(filled + 1) % 2].Count = 0;
-                        _filled.Release();
-                    }
-
                     return;
                 }
             }

@@ -16,8 +16,8 @@ public sealed record BatchScorerOptions
     /// current one. Default false. It pays only when a core is free for the reading thread: for a small
     /// network (whose batches take about as long to read as to score) with <see cref="IntraOpThreads"/>
     /// below the core count — on 2 cores, the digits MLP scored 16% faster with read-ahead and one ONNX
-    /// Runtime thread, and 20% slower with read-ahead and ONNX Runtime's default two threads
-    /// (docs/benchmarks.md). The results are the same either way.
+    /// Runtime thread in one run and no faster in another, and 20% slower with read-ahead and ONNX
+    /// Runtime's default two threads (docs/benchmarks.md). The results are the same either way.
     /// </summary>
     public bool ReadAhead { get; init; }
 
