@@ -270,6 +270,16 @@ internal sealed class BatchReader : IDisposable
     public void Dispose() => _source.Dispose();
 }
 
+/// <summary>A cursor serving a batch's rows: the kept columns' storage and the current row's place in it.</summary>
+internal interface IBatchRow
+{
+    /// <summary>The current row's place in its batch.</summary>
+    int Index { get; }
+
+    /// <summary>The storage of kept column <paramref name="slot"/> for the batch being served.</summary>
+    Array Column(int slot);
+}
+
 /// <summary>Copies a source column's values into a batch's storage, so they outlive the source cursor's row.</summary>
 internal abstract class ColumnCopy
 {
@@ -277,8 +287,8 @@ internal abstract class ColumnCopy
 
     public abstract void Store(Array storage, int slot);
 
-    /// <summary>A getter of the value at <paramref name="index"/> in <paramref name="storage"/>, both read at call time.</summary>
-    public abstract ValueGetter<TValue> Getter<TValue>(Func<Array> storage, Func<int> index);
+    /// <summary>A getter of the current row's value in slot <paramref name="slot"/> of the batch <paramref name="row"/> serves, both read at call time.</summary>
+    public abstract ValueGetter<TValue> Getter<TValue>(IBatchRow row, int slot);
 
     public static ColumnCopy Create(DataViewRow source, DataViewSchema.Column column)
     {
@@ -299,9 +309,9 @@ internal abstract class ColumnCopy
 
         public override void Store(Array storage, int slot) => _getter(ref ((T[])storage)[slot]);
 
-        public override ValueGetter<TValue> Getter<TValue>(Func<Array> storage, Func<int> index)
+        public override ValueGetter<TValue> Getter<TValue>(IBatchRow row, int slot)
         {
-            ValueGetter<T> getter = (ref T value) => value = ((T[])storage())[index()];
+            ValueGetter<T> getter = (ref T value) => value = ((T[])row.Column(slot))[row.Index];
             return (ValueGetter<TValue>)(Delegate)getter;
         }
     }
@@ -314,9 +324,9 @@ internal abstract class ColumnCopy
 
         public override void Store(Array storage, int slot) => _getter(ref ((VBuffer<T>[])storage)[slot]);
 
-        public override ValueGetter<TValue> Getter<TValue>(Func<Array> storage, Func<int> index)
+        public override ValueGetter<TValue> Getter<TValue>(IBatchRow row, int slot)
         {
-            ValueGetter<VBuffer<T>> getter = (ref VBuffer<T> value) => ((VBuffer<T>[])storage())[index()].CopyTo(ref value);
+            ValueGetter<VBuffer<T>> getter = (ref VBuffer<T> value) => ((VBuffer<T>[])row.Column(slot))[row.Index].CopyTo(ref value);
             return (ValueGetter<TValue>)(Delegate)getter;
         }
     }

@@ -101,7 +101,7 @@ internal sealed class BatchedOnnxDataView : IDataView
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
         [GetRowCursor(columnsNeeded, rand)];
 
-    private sealed class Cursor(BatchedOnnxDataView parent, BatchFeed feed) : DataViewRowCursor
+    private sealed class Cursor(BatchedOnnxDataView parent, BatchFeed feed) : DataViewRowCursor, IBatchRow
     {
         private readonly BatchedSession _session = parent._session;
         private readonly ScorerStage? _stage = parent._stage;
@@ -113,6 +113,10 @@ internal sealed class BatchedOnnxDataView : IDataView
 
         /// <summary>The current row's place in its batch.</summary>
         private int _index = -1;
+
+        int IBatchRow.Index => _index;
+
+        Array IBatchRow.Column(int slot) => _current.Columns[slot];
 
         public override DataViewSchema Schema => parent.Schema;
 
@@ -131,7 +135,7 @@ internal sealed class BatchedOnnxDataView : IDataView
             if (source >= 0)
             {
                 return _slots.TryGetValue(source, out int slot)
-                    ? feed.Reader.Copies[slot].Getter<TValue>(() => _current.Columns[slot], () => _index)
+                    ? feed.Reader.Copies[slot].Getter<TValue>(this, slot)
                     : throw new InvalidOperationException($"Column '{column.Name}' was not requested when this cursor was opened.");
             }
 

@@ -131,7 +131,7 @@ internal sealed class ScannedOnnxDataView : IDataView
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
         [GetRowCursor(columnsNeeded, rand)];
 
-    private sealed class Cursor : DataViewRowCursor
+    private sealed class Cursor : DataViewRowCursor, IBatchRow
     {
         private readonly ScannedOnnxDataView _parent;
         private readonly DataViewRowCursor _source;
@@ -201,6 +201,10 @@ internal sealed class ScannedOnnxDataView : IDataView
             };
         }
 
+        int IBatchRow.Index => _index;
+
+        Array IBatchRow.Column(int slot) => _columns[slot];
+
         public override DataViewSchema Schema => _parent.Schema;
 
         public override long Position => _position;
@@ -218,7 +222,7 @@ internal sealed class ScannedOnnxDataView : IDataView
             if (source >= 0)
             {
                 return _slots.TryGetValue(source, out int slot)
-                    ? _copies[slot].Getter<TValue>(() => _columns[slot], () => _index)
+                    ? _copies[slot].Getter<TValue>(this, slot)
                     : throw new InvalidOperationException($"Column '{column.Name}' was not requested when this cursor was opened.");
             }
 
