@@ -3,23 +3,14 @@ bench/ML.DeepExtensions.Benchmarks (vision-training-throughput). Same layers, ba
 optimizer (AdamW 1e-3) and thread count; one warm-up epoch, then one timed epoch over tensors
 built beforehand. Prints {"images_per_second": ...}. Needs Debian's python3-torch (system python3)."""
 import argparse
-import gzip
 import json
 import os
 import time
 
-import numpy as np
 import torch
 from torch import nn
 
-
-def read_idx(path, header_ints, rows):
-    opener = gzip.open if open(path, "rb").read(2) == b"\x1f\x8b" else open
-    with opener(path, "rb") as f:
-        header = np.frombuffer(f.read(4 * header_ints), dtype=">i4")
-        per_item = int(np.prod(header[2:])) if header_ints > 2 else 1
-        data = np.frombuffer(f.read(per_item * rows), dtype=np.uint8)
-    return data
+from throughput_common import classification_epoch as epoch, read_idx
 
 
 def conv_block(cin, cout, pool=True):
@@ -40,18 +31,6 @@ def network(name):
     else:
         raise SystemExit(f"unknown architecture {name}")
     return nn.Sequential(*body)
-
-
-def epoch(model, optimizer, images, labels, batch_size):
-    model.train()
-    order = torch.randperm(images.shape[0])
-    for start in range(0, images.shape[0], batch_size):
-        index = order[start:start + batch_size]
-        optimizer.zero_grad()
-        loss = nn.functional.cross_entropy(model(images[index]), labels[index])
-        loss.backward()
-        optimizer.step()
-        loss.item()
 
 
 def main():

@@ -4,22 +4,14 @@ one LSTM layer, its last state, a linear layer to 10 classes. Same batch size, o
 and thread count as the C# sides; one warm-up epoch, then one timed epoch over tensors built
 beforehand. Prints {"images_per_second": ...}. Needs Debian's python3-torch (system python3)."""
 import argparse
-import gzip
 import json
 import os
 import time
 
-import numpy as np
 import torch
 from torch import nn
 
-
-def read_idx(path, header_ints, rows):
-    opener = gzip.open if open(path, "rb").read(2) == b"\x1f\x8b" else open
-    with opener(path, "rb") as f:
-        header = np.frombuffer(f.read(4 * header_ints), dtype=">i4")
-        per_item = int(np.prod(header[2:])) if header_ints > 2 else 1
-        return np.frombuffer(f.read(per_item * rows), dtype=np.uint8)
+from throughput_common import classification_epoch as epoch, read_idx
 
 
 class LstmClassifier(nn.Module):
@@ -33,18 +25,6 @@ class LstmClassifier(nn.Module):
     def forward(self, x):
         _, (h, _) = self.lstm((x - self.mean) / self.std)
         return self.head(h[-1])
-
-
-def epoch(model, optimizer, sequences, labels, batch_size):
-    model.train()
-    order = torch.randperm(sequences.shape[0])
-    for start in range(0, sequences.shape[0], batch_size):
-        index = order[start:start + batch_size]
-        optimizer.zero_grad()
-        loss = nn.functional.cross_entropy(model(sequences[index]), labels[index])
-        loss.backward()
-        optimizer.step()
-        loss.item()
 
 
 def main():
