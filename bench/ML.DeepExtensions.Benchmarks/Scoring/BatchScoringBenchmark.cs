@@ -57,7 +57,9 @@ internal static class BatchScoringBenchmark
         return command;
     }
 
-    private sealed record Subject(string Name, ITransformer Model, DataViewSchema Schema, IDataView Data, float[][] Features, byte[] RawGraph, long[] RowShape);
+    // RawGraph: the network alone, batch-first. ScorerGraph: what BatchScorer runs for a multiclass
+    // model, the same network with the softmax as a second output.
+    private sealed record Subject(string Name, ITransformer Model, DataViewSchema Schema, IDataView Data, float[][] Features, byte[] RawGraph, byte[] ScorerGraph, long[] RowShape);
 
     public static string Run(int rows, int mlpRows, string models, int rounds, int batchSize, int? threads, int trainRows, int[] memoryRows)
     {
@@ -81,8 +83,8 @@ internal static class BatchScoringBenchmark
             string sizes = string.Join(", ", subjects.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Rows:N0} rows per pass for the {s.Subject.Name}")));
             report.AppendLine(CultureInfo.InvariantCulture, $"{sizes}; {rounds} interleaved rounds after a warm-up round, batch {batchSize}, {(threads is { } t ? $"{t} ONNX Runtime thread(s) per call" : "ONNX Runtime default threading")}; {Environment.ProcessorCount} cores, {Cpu()}; load {loadBefore} before.");
             report.AppendLine();
-            report.AppendLine("| Model | Path | Median rows/s | Rounds | vs raw ONNX Runtime |");
-            report.AppendLine("|---|---|---:|---|---:|");
+            report.AppendLine("| Model | Path | Median rows/s | Rounds | vs raw ONNX Runtime, same graph | vs raw, network only |");
+            report.AppendLine("|---|---|---:|---|---:|---:|");
             foreach (var (subject, subjectRows) in subjects)
             {
                 Measure(subject, subjectRows, rounds, batchSize, threads, folder, report);
@@ -120,7 +122,7 @@ internal static class BatchScoringBenchmark
         new MLContext().Model.Save(subject.Model, subject.Schema, model);
         var loaded = new MLContext().Model.Load(model, out _);
         using var scorer = new MLContext().Model.CreateBatchScorer(model, out _, new BatchScorerOptions { BatchSize = batchSize, IntraOpThreads = threads });
-        using var readAhead = new MLContext().Model.CreateBatchScorer(model, out _, new BatchScorerOptions { BatchSize = batchSize, IntraOpThreads = 1, ReadAhead = true });
+        using var readAhead = new MLContext().Model.CreateBatchScorer(model, out _, new BatchScorerOptions { BatchSize = batchSize, IntraOpThreads = threads, ReadAhead = true });
         string csv = Path.Combine(folder, subject.Name + ".csv");
         WriteCsv(csv, subject.Features, rows);
         using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
@@ -130,6 +132,7 @@ internal static class BatchScoringBenchmark
         }
 
         using var raw = new InferenceSession(subject.RawGraph, sessionOptions);
+        using var sameGraph = new InferenceSession(subject.ScorerGraph, sessionOptions);
         var flat = subject.Features.SelectMany(f => f).ToArray();
         int width = subject.Features[0].Length;
 
@@ -137,10 +140,11 @@ internal static class BatchScoringBenchmark
         {
             ["Transform (OnnxTransformer, row by row)"] = [],
             ["BatchScorer"] = [],
-            ["BatchScorer, ReadAhead = true, IntraOpThreads = 1"] = [],
+            [threads is null ? "BatchScorer, ReadAhead = true (ONNX Runtime threads: cores - 1)" : "BatchScorer, ReadAhead = true"] = [],
             ["mldx score, CSV in and out, end to end"] = [],
             ["Reading the input view alone (no model): the floor under Transform and BatchScorer"] = [],
-            ["Raw ONNX Runtime, batched graph, in-memory arrays"] = [],
+            ["Raw ONNX Runtime, network only, in-memory arrays"] = [],
+            [SameGraph] = [],
         };
         var paths = results.Keys.ToArray();
         for (int round = 0; round <= rounds; round++)
@@ -153,6 +157,7 @@ internal static class BatchScoringBenchmark
                 rows / RunCli(model, csv, Path.Combine(folder, "out.csv"), batchSize, threads).Seconds,
                 rows / Time(() => DrainFeatures(subject.Data)),
                 rows / Time(() => RawOnnx(raw, flat, rows, width, subject.RowShape, batchSize)),
+                rows / Time(() => RawOnnx(sameGraph, flat, rows, width, subject.RowShape, batchSize)),
             ];
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{subject.Name} round {round}: {string.Join(", ", rates.Select(r => r.ToString("F0", CultureInfo.InvariantCulture)))} rows/s"));
             if (round > 0)
@@ -164,12 +169,13 @@ internal static class BatchScoringBenchmark
             }
         }
 
-        double rawMedian = Statistics(results[paths[^1]]);
+        double networkOnly = Statistics(results[paths[^2]]);
+        double same = Statistics(results[SameGraph]);
         foreach (var path in paths)
         {
             double median = Statistics(results[path]);
             report.AppendLine(CultureInfo.InvariantCulture,
-                $"| {subject.Name} | {path} | {median:F0} | {string.Join(", ", results[path].Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))} | {median / rawMedian:F3} |");
+                $"| {subject.Name} | {path} | {median:F0} | {string.Join(", ", results[path].Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))} | {median / same:F3} | {median / networkOnly:F3} |");
         }
     }
 
@@ -182,7 +188,7 @@ internal static class BatchScoringBenchmark
         var model = context.MulticlassClassification.Trainers.ImageClassifier(architecture: Architectures.SmallVgg, epochs: 1).Fit(train);
         var features = Repeat(test.GetColumn<float[]>("Features").ToArray(), rows);
         var view = InMemory(context, features);
-        return new Subject("Fashion-MNIST SmallVgg", model, train.Schema, view, features, RawGraph(model, [1, 28, 28]), [1, 28, 28]);
+        return new Subject("Fashion-MNIST SmallVgg", model, train.Schema, view, features, RawGraph(model, [1, 28, 28], softmax: false), RawGraph(model, [1, 28, 28], softmax: true), [1, 28, 28]);
     }
 
     private static Subject DigitsMlp(int rows)
@@ -192,16 +198,28 @@ internal static class BatchScoringBenchmark
         var keyed = context.Transforms.Conversion.MapValueToKey("Label").Fit(digits).Transform(digits);
         var model = context.MulticlassClassification.Trainers.Mlp(hiddenLayers: [64, 32], epochs: 5).Fit(keyed);
         var features = Repeat(digits.GetColumn<float[]>("Features").ToArray(), rows);
-        return new Subject("digits MLP", model, keyed.Schema, InMemory(context, features), features, RawGraph(model, [64]), [64]);
+        return new Subject("digits MLP", model, keyed.Schema, InMemory(context, features), features, RawGraph(model, [64], softmax: false), RawGraph(model, [64], softmax: true), [64]);
     }
 
-    /// <summary>The same trained network exported batch-first by the public exporter: [N, ...row] → logits [N, K].</summary>
-    private static byte[] RawGraph(NeuralNetworkTransformer model, long[] rowShape)
+    private const string SameGraph = "Raw ONNX Runtime, the scorer's graph (logits and softmax), in-memory arrays";
+
+    /// <summary>
+    /// The same trained network exported batch-first by the public exporter: [N, ...row] → logits [N, K];
+    /// with <paramref name="softmax"/>, also their softmax as a second output, as BatchScorer computes for a multiclass model.
+    /// </summary>
+    private static byte[] RawGraph(NeuralNetworkTransformer model, long[] rowShape, bool softmax)
     {
         var graph = new OnnxGraphBuilder("raw-batched");
         graph.AddInput("input", OnnxElementType.Float, [(OnnxDim)"N", .. rowShape.Select(d => (OnnxDim)d)]);
         string output = new OnnxModuleExporter().Export(graph, model.Network, "input");
-        graph.AddOutput(output, "output", OnnxElementType.Float, "N", graph.TryGetType(output)!.Dims![^1]);
+        var classes = graph.TryGetType(output)!.Dims![^1];
+        graph.AddOutput(output, "output", OnnxElementType.Float, "N", classes);
+        if (softmax)
+        {
+            string probabilities = graph.AddNode("Softmax", [output], [OnnxAttribute.Int("axis", 1)]);
+            graph.AddOutput(probabilities, "softmax", OnnxElementType.Float, "N", classes);
+        }
+
         return graph.ToBytes();
     }
 

@@ -76,7 +76,7 @@ public sealed class BatchScorer : ITransformer, IDisposable
                     }
                 }
 
-                _sessions[network.Index] = new BatchedSession(graph, options.BatchSize, options.IntraOpThreads);
+                _sessions[network.Index] = new BatchedSession(graph, options.BatchSize, options.SessionThreads);
             }
         }
         catch

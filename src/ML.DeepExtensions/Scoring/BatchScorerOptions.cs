@@ -8,7 +8,10 @@ public sealed record BatchScorerOptions
     /// <summary>Rows per ONNX Runtime call. Memory held is about one batch of inputs and outputs per open cursor (two with <see cref="ReadAhead"/>). Default 256.</summary>
     public int BatchSize { get; init; } = 256;
 
-    /// <summary>Threads ONNX Runtime uses inside one call; null for its default (one per physical core).</summary>
+    /// <summary>
+    /// Threads ONNX Runtime uses inside one call; null for its default (one per physical core), or,
+    /// with <see cref="ReadAhead"/>, one fewer than the logical cores (at least one), leaving a core to the reading thread.
+    /// </summary>
     public int? IntraOpThreads { get; init; }
 
     /// <summary>
@@ -20,6 +23,9 @@ public sealed record BatchScorerOptions
     /// Runtime's default two threads (docs/benchmarks.md). The results are the same either way.
     /// </summary>
     public bool ReadAhead { get; init; }
+
+    /// <summary>The thread count sessions are created with: <see cref="IntraOpThreads"/>, or its default as documented there.</summary>
+    internal int? SessionThreads => IntraOpThreads ?? (ReadAhead ? Math.Max(1, Environment.ProcessorCount - 1) : null);
 
     internal void Validate()
     {

@@ -181,23 +181,25 @@ internal sealed class ScorerStage
             var x = logits.Slice(row * k, k);
             int top = 0;
             float max = x[0];
+
+            // The largest logit before the first largest one: when max is found at i, every earlier logit
+            // is at most the previous max. max - v - margin * (1 + |max| + |v|) falls as v grows, so if any
+            // earlier logit is a tie, this one is.
+            float before = float.NegativeInfinity;
             bool finite = float.IsFinite(max);
             for (int i = 1; i < k; i++)
             {
-                finite &= float.IsFinite(x[i]);
-                if (x[i] > max)
+                float v = x[i];
+                finite &= float.IsFinite(v);
+                if (v > max)
                 {
-                    max = x[i];
+                    before = max;
+                    max = v;
                     top = i;
                 }
             }
 
-            bool tie = false;
-            for (int i = 0; i < top; i++)
-            {
-                tie |= (double)max - x[i] <= margin * (1 + Math.Abs(max) + Math.Abs(x[i]));
-            }
-
+            bool tie = top > 0 && (double)max - before <= margin * (1 + Math.Abs(max) + Math.Abs(before));
             labels[row] = !finite || tie || Math.Abs(max) > FastRange
                 ? ExactMulticlass(x, scores.Slice(row * k, k))
                 : (uint)top + 1;

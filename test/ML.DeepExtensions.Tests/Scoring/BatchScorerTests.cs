@@ -84,6 +84,15 @@ public sealed class BatchScorerTests
     }
 
     [TestMethod]
+    public void ReadAheadLeavesACoreToTheReadingThreadUnlessTheThreadCountIsGiven()
+    {
+        Assert.IsNull(new BatchScorerOptions().SessionThreads, "without read-ahead, ONNX Runtime's own default");
+        Assert.AreEqual(Math.Max(1, Environment.ProcessorCount - 1), new BatchScorerOptions { ReadAhead = true }.SessionThreads);
+        Assert.AreEqual(3, new BatchScorerOptions { ReadAhead = true, IntraOpThreads = 3 }.SessionThreads);
+        Assert.AreEqual(2, new BatchScorerOptions { IntraOpThreads = 2 }.SessionThreads);
+    }
+
+    [TestMethod]
     public void WithoutReadAheadACursorReadsOnlyTheBatchItServes()
     {
         var context = new MLContext(seed: 1);
