@@ -64,7 +64,8 @@ internal static class SunspotsForecastBenchmark
         var context = new MLContext(seed: 1);
 
         // 1. Choose window and units on the last HeldOut training years (fitted on the years before them).
-        var selection = new ReportTable(("Window", true), ("Units", true), ("Validation MAE h1", true), ("Validation MAE h5", true));
+        var selection = new ReportTable(("Window", true), ("Units", true), ("Validation MAE h1", true), ("Validation MAE h5", true),
+            ("Ensemble of the seeds, MAE h1", true), ("Ensemble, MAE h5", true));
         (int Window, int Units, double Score) best = (0, 0, double.PositiveInfinity);
         foreach (int window in settings.Windows)
         {
@@ -74,8 +75,10 @@ internal static class SunspotsForecastBenchmark
                     .Select(seed => Network(context, series[..train], validationStart, window, units, seed, settings)).ToList();
                 double mae1 = Statistics.Median(runs.Select(r => r.Metrics[0].MeanAbsoluteError));
                 double mae5 = Statistics.Median(runs.Select(r => r.Metrics[Horizon - 1].MeanAbsoluteError));
-                BenchmarkCommand.Progress($"validation: window {window}, {units} units: MAE h1 {mae1:F2}, h5 {mae5:F2}");
-                selection.AddRow(window.ToString(CultureInfo.InvariantCulture), units.ToString(CultureInfo.InvariantCulture), Statistics.Number(mae1, 2), Statistics.Number(mae5, 2));
+                var ensemble = Score(context, series[..train], validationStart, Ensemble(runs));
+                BenchmarkCommand.Progress($"validation: window {window}, {units} units: MAE h1 {mae1:F2}, h5 {mae5:F2}; ensemble h1 {ensemble[0].MeanAbsoluteError:F2}, h5 {ensemble[1].MeanAbsoluteError:F2}");
+                selection.AddRow(window.ToString(CultureInfo.InvariantCulture), units.ToString(CultureInfo.InvariantCulture), Statistics.Number(mae1, 2), Statistics.Number(mae5, 2),
+                    Statistics.Number(ensemble[0].MeanAbsoluteError, 2), Statistics.Number(ensemble[1].MeanAbsoluteError, 2));
                 if ((mae1 + mae5) / 2 < best.Score)
                 {
                     best = (window, units, (mae1 + mae5) / 2);
@@ -112,6 +115,9 @@ internal static class SunspotsForecastBenchmark
             Median(b => b.Metrics[Horizon - 1].MeanAbsoluteError), Median(b => b.Metrics[Horizon - 1].RootMeanSquaredError));
         table.AddRow("  its range over the seeds", Range(b => b.Metrics[0].MeanAbsoluteError), Range(b => b.Metrics[0].RootMeanSquaredError),
             Range(b => b.Metrics[Horizon - 1].MeanAbsoluteError), Range(b => b.Metrics[Horizon - 1].RootMeanSquaredError));
+        var mean = Score(context, series, train, Ensemble(finals));
+        table.AddRow($"The mean of the {settings.Seeds} seeds' forecasts (an ensemble)", Statistics.Number(mean[0].MeanAbsoluteError, 2), Statistics.Number(mean[0].RootMeanSquaredError, 2),
+            Statistics.Number(mean[1].MeanAbsoluteError, 2), Statistics.Number(mean[1].RootMeanSquaredError, 2));
         double coverage = Statistics.Median(finals.Select(b => b.Coverage[0]));
 
         return new BenchmarkReport()
@@ -140,6 +146,14 @@ internal static class SunspotsForecastBenchmark
         var trainView = context.Data.LoadFromEnumerable(series[..firstOrigin].Select(v => new Point { Value = v }));
         using var model = context.Forecasting.ForecastByRecurrentNetwork(options).Fit(trainView);
         return model.Backtest(context.Data.LoadFromEnumerable(series.Select(v => new Point { Value = v })), firstOrigin);
+    }
+
+    /// <summary>Origin → the mean over the fits of their forecasts from that origin, step by step.</summary>
+    private static Func<int, float[]> Ensemble(IReadOnlyList<ForecastBacktest> fits)
+    {
+        var byOrigin = fits.SelectMany(f => f.Forecasts).GroupBy(f => f.Origin)
+            .ToDictionary(g => g.Key, g => Enumerable.Range(1, Horizon).Select(step => g.Where(f => f.Step == step).Select(f => f.Score).DefaultIfEmpty(float.NaN).Average()).ToArray());
+        return origin => byOrigin[origin];
     }
 
     /// <summary>MAE/RMSE at h = 1 and h = Horizon of a forecaster given as origin → the next Horizon values, by ML.NET's evaluator.</summary>

@@ -17,7 +17,7 @@ namespace ML.DeepExtensions.Generative;
 /// and load them where this library is absent. Dispose the model when done: it frees the ONNX
 /// Runtime sessions, their temp model files and the TorchSharp networks.
 /// </summary>
-public sealed class ImageGanModel : ITransformer, IDisposable
+public sealed class ImageGanModel : ITransformer, IDisposable, ISavedAsChain
 {
     private readonly OnnxScoring _generatorScoring;
     private readonly OnnxScoring _discriminatorScoring;
@@ -122,6 +122,8 @@ public sealed class ImageGanModel : ITransformer, IDisposable
     }
 
     void ICanSaveModel.Save(ModelSaveContext ctx) => _discriminator.Save(ctx);
+
+    ITransformer ISavedAsChain.SavedTransformer => _discriminator;
 
     /// <summary>Frees both ONNX Runtime sessions (deleting their temp model files) and both TorchSharp networks.</summary>
     public void Dispose()

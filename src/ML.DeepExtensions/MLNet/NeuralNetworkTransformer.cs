@@ -18,7 +18,7 @@ namespace ML.DeepExtensions.MLNet;
 /// the ONNX model from a file in the temp folder, deleted on Dispose, and the TorchSharp network
 /// holds native memory.
 /// </remarks>
-public sealed class NeuralNetworkTransformer : ITransformer, IDisposable
+public sealed class NeuralNetworkTransformer : ITransformer, IDisposable, ISavedAsChain
 {
     private readonly OnnxScoring _onnxScoring;
     private readonly ITransformer _scoring;
@@ -112,6 +112,8 @@ public sealed class NeuralNetworkTransformer : ITransformer, IDisposable
 
     /// <summary>Saves the scoring chain: the model zip then holds only ML.NET's own transformers.</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => _scoring.Save(ctx);
+
+    ITransformer ISavedAsChain.SavedTransformer => _scoring;
 
     /// <summary>Frees the ONNX Runtime session, deletes the temp copy of the ONNX model, and frees the TorchSharp network.</summary>
     public void Dispose()

@@ -78,10 +78,10 @@ internal static class SavedModelOnnx
 
     private static void Visit(ITransformer transformer, string directory, List<(ITransformer, string)> leaves)
     {
-        // A trained network saves its scoring chain into its own directory.
-        if (transformer is MLNet.NeuralNetworkTransformer network)
+        // Our models save their scoring chain into their own directory.
+        if (transformer is MLNet.ISavedAsChain wrapper)
         {
-            Visit(network.ScoringTransformer, directory, leaves);
+            Visit(wrapper.SavedTransformer, directory, leaves);
             return;
         }
 

@@ -30,7 +30,7 @@ namespace ML.DeepExtensions.Sequence;
 /// writes the per-step ONNX graph with the vocabulary in its metadata, which
 /// <see cref="CharacterGenerator.Load"/> (or any ONNX Runtime program) generates from.</para>
 /// </remarks>
-public sealed class CharacterLanguageModel : ITransformer, IDisposable
+public sealed class CharacterLanguageModel : ITransformer, IDisposable, ISavedAsChain
 {
     private readonly CharacterNetwork _network;
     private readonly CharacterVocabulary _vocabulary;
@@ -132,6 +132,8 @@ public sealed class CharacterLanguageModel : ITransformer, IDisposable
 
     /// <summary>Saves the scoring chain (ML.NET's own transformers only).</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_chain).Save(ctx);
+
+    ITransformer ISavedAsChain.SavedTransformer => _chain;
 
     /// <summary>Frees the network, the generator's and the scoring chain's ONNX Runtime sessions.</summary>
     public void Dispose()

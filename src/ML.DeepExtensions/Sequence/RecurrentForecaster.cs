@@ -308,7 +308,7 @@ public sealed record SeriesForecast(float[] Forecast, float[] LowerBound, float[
 /// forecasts from the end of the training series and takes new observations, and
 /// <see cref="Backtest"/> evaluates it over a series with ML.NET's regression metrics.
 /// </summary>
-public sealed class RecurrentForecastModel : ITransformer, IDisposable
+public sealed class RecurrentForecastModel : ITransformer, IDisposable, ISavedAsChain
 {
     private readonly NeuralNetworkTransformer _transformer;
     private readonly float[] _lastWindow;
@@ -403,6 +403,8 @@ public sealed class RecurrentForecastModel : ITransformer, IDisposable
 
     /// <summary>Saves the scoring chain (ML.NET's own transformers only).</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_transformer).Save(ctx);
+
+    ITransformer ISavedAsChain.SavedTransformer => _transformer;
 
     /// <summary>Frees the network and its ONNX Runtime session (see <see cref="NeuralNetworkTransformer.Dispose"/>); engines created from it stop working.</summary>
     public void Dispose() => _transformer.Dispose();

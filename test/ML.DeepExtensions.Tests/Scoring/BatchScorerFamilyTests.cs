@@ -83,6 +83,7 @@ public sealed class BatchScorerFamilyTests
             Enumerable.Range(0, 30).Select(start => new WindowRow { Window = [.. series.Skip(start).Take(8).Select(p => p.Value)] }), definition);
 
         AssertBatchedEqualsTransform(context, model, windows, scoring: Scoring.Scanned);
+        AssertInMemoryBatchedEqualsTransform(context, model, windows);
     }
 
     [TestMethod]
@@ -95,6 +96,7 @@ public sealed class BatchScorerFamilyTests
 
         AssertBatchedEqualsTransform(context, model.Generator, noise, model.GeneratorInputSchema, Scoring.Scanned);
         AssertBatchedEqualsTransform(context, model, data, scoring: Scoring.Batched);
+        AssertInMemoryBatchedEqualsTransform(context, model, data);
     }
 
     [TestMethod]
@@ -109,6 +111,7 @@ public sealed class BatchScorerFamilyTests
             SchemaDefinitionFor(4));
 
         AssertBatchedEqualsTransform(context, model, observations, policy.InputSchema(), Scoring.Batched);
+        AssertInMemoryBatchedEqualsTransform(context, model, observations);
     }
 
     [TestMethod]
@@ -124,6 +127,7 @@ public sealed class BatchScorerFamilyTests
             SchemaDefinitionFor(3));
 
         AssertBatchedEqualsTransform(context, model, observations, policy.InputSchema(), Scoring.Scanned);
+        AssertInMemoryBatchedEqualsTransform(context, model, observations);
     }
 
     public enum Scoring
@@ -144,6 +148,14 @@ public sealed class BatchScorerFamilyTests
         definition[nameof(ObservationRow.Observation)].ColumnName = DiscretePolicy.ObservationColumnName;
         definition[nameof(ObservationRow.Observation)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, size);
         return definition;
+    }
+
+    /// <summary>The model as trained, not saved: the scorer looks through the library's model class to the chain it saves as.</summary>
+    private static void AssertInMemoryBatchedEqualsTransform(MLContext context, ITransformer model, IDataView data)
+    {
+        using var scorer = context.Model.CreateBatchScorer(model, new BatchScorerOptions { BatchSize = 8, IntraOpThreads = 1 });
+        Assert.AreEqual(1, scorer.Networks.Steps.Count);
+        BatchScorerTests.AssertSameData(model.Transform(data), scorer.Transform(data));
     }
 
     /// <summary>Saves and loads the model (as a batch job would), then compares the batched path with the loaded model's Transform, batch 8.</summary>

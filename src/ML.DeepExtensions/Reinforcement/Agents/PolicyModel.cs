@@ -14,7 +14,7 @@ namespace ML.DeepExtensions.Reinforcement;
 /// Dispose it when done: its OnnxTransformer reads the ONNX graph from a file in the temp folder,
 /// deleted on Dispose. A model loaded from a saved zip is independent of it.
 /// </remarks>
-public sealed class PolicyModel : ITransformer, IDisposable
+public sealed class PolicyModel : ITransformer, IDisposable, ISavedAsChain
 {
     private readonly OnnxScoring _scoring;
 
@@ -53,6 +53,8 @@ public sealed class PolicyModel : ITransformer, IDisposable
 
     /// <summary>Saves the scoring chain: the model zip holds only ML.NET's own transformers.</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => _scoring.Transformer.Save(ctx);
+
+    ITransformer ISavedAsChain.SavedTransformer => _scoring.Transformer;
 
     /// <summary>Frees the ONNX Runtime session and deletes the temp copy of the ONNX graph.</summary>
     public void Dispose() => _scoring.Dispose();
