@@ -35,6 +35,7 @@ internal static class Program
             Sequence.TextClassificationBenchmark.Create(),
             Sequence.SequenceFashionMnistBenchmark.Create(),
             Sequence.LstmThroughputBenchmark.Create(),
+            Sequence.RecurrentPaddingBenchmark.Create(),
             Sequence.LanguageModelBenchmark.Create(),
             Sequence.SunspotsForecastBenchmark.Create(),
         };

@@ -91,12 +91,12 @@ internal static class ReinforcementBenchmark
                 $"Policy inference (seed {seedStart}'s saved model over {InferenceRows} observations in an IDataView, every action read): ML.NET Transform row by row {Statistics.Number(inference.RowByRow, 0)} observations/s; BatchScorer (batch 256) {Statistics.Number(inference.Batched, 0)} observations/s.");
     }
 
-    private const int InferenceRows = 20_000;
+    private const int InferenceRows = 100_000;
 
     /// <summary>
     /// Observations per second through the policy's ML.NET model, reading the action of every row of a
     /// Transform of an in-memory IDataView: row by row (ML.NET's OnnxTransformer, as Model.Load gives
-    /// it) and batched (<see cref="BatchScorer"/>, batch 256); median of 3 each, interleaved.
+    /// it) and batched (<see cref="BatchScorer"/>, batch 256); median of 3 each, interleaved, after a warm-up round.
     /// </summary>
     private static (double RowByRow, double Batched) PolicyInference(Func<(ITransformer Model, int ObservationSize)> create)
     {
@@ -110,10 +110,16 @@ internal static class ReinforcementBenchmark
         using var batched = context.Model.CreateBatchScorer(model, new BatchScorerOptions { BatchSize = 256 });
         var rowByRow = new List<double>();
         var batchedRates = new List<double>();
-        for (int round = 0; round < 3; round++)
+        // Round 0 warms up (the JIT's tiers, ONNX Runtime's first runs) and is not counted.
+        for (int round = 0; round <= 3; round++)
         {
-            rowByRow.Add(InferenceRows / ReadActions(model.Transform(data)));
-            batchedRates.Add(InferenceRows / ReadActions(batched.Transform(data)));
+            double once = InferenceRows / ReadActions(model.Transform(data));
+            double inBatches = InferenceRows / ReadActions(batched.Transform(data));
+            if (round > 0)
+            {
+                rowByRow.Add(once);
+                batchedRates.Add(inBatches);
+            }
         }
 
         (model as IDisposable)?.Dispose();

@@ -17,6 +17,8 @@ public sealed class SequenceMaskingTests
         ["lstm bidirectional stacked + last", new[] { Layer.Embedding(6, Vocabulary), Layer.Lstm(5, layers: 2, bidirectional: true), Layer.SequencePooling(SequencePoolingMode.Last) }],
         ["lstm final state", new[] { Layer.Embedding(6, Vocabulary), Layer.Lstm(5, bidirectional: true, returnSequences: false) }],
         ["gru bidirectional + mean", new[] { Layer.Embedding(6, Vocabulary), Layer.Gru(4, bidirectional: true), Layer.SequencePooling(SequencePoolingMode.Mean) }],
+        ["lstm forward-only final state", new[] { Layer.Embedding(6, Vocabulary), Layer.Lstm(5, layers: 2, returnSequences: false) }],
+        ["gru forward-only + last", new[] { Layer.Embedding(6, Vocabulary), Layer.Gru(4), Layer.SequencePooling(SequencePoolingMode.Last) }],
         ["rnn + max", new[] { Layer.Embedding(6, Vocabulary), Layer.SimpleRnn(4, layers: 2), Layer.Activation(ML.DeepExtensions.Networks.Activation.Sigmoid), Layer.SequencePooling(SequencePoolingMode.Max) }],
         ["conv + pool + attention", new[] { Layer.Embedding(6, Vocabulary), Layer.Conv1D(5, 5), Layer.Relu(), Layer.MaxPool1D(3), Layer.SequencePooling(SequencePoolingMode.Attention) }],
     ];

@@ -112,10 +112,14 @@ internal sealed class RecurrentEncoder : nn.Module<Tensor, Tensor>, ISequenceMod
         using var scope = torch.NewDisposeScope();
         long steps = input.shape[1];
         var cpuLengths = lengths.cpu();
-        if (cpuLengths.min().item<long>() == steps)
+        bool full = cpuLengths.min().item<long>() == steps;
+        if (full || !Bidirectional)
         {
-            // Every row is full length (always so for numeric sequences): the dense kernels, without
-            // packing's sort, gather and scatter, compute the same values.
+            // The dense kernels, without packing's sort, gather and scatter. With every row full length
+            // (always so for numeric sequences) they compute the same values. A forward-only layer
+            // computes every valid step the same way too, since a step reads only earlier ones; the
+            // steps past a row's end are wasted work, yet on fortune-length text batches (a quarter of
+            // the steps valid) this ran twice as fast as packing (`recurrent-padding` benchmark).
             (Tensor Output, Tensor Hidden) dense = rnn switch
             {
                 LSTM lstm => DropCell(lstm.call(input)),
@@ -123,7 +127,10 @@ internal sealed class RecurrentEncoder : nn.Module<Tensor, Tensor>, ISequenceMod
                 RNN simple => simple.call(input),
                 _ => throw new InvalidOperationException("unreachable"),
             };
-            return ((ReturnSequences ? dense.Output : LastStates(dense.Hidden, input.shape[0])).MoveToOuterDisposeScope(), lengths);
+            Tensor denseResult = full
+                ? (ReturnSequences ? dense.Output : LastStates(dense.Hidden, input.shape[0]))
+                : (ReturnSequences ? SequenceNetwork.ZeroPadding(dense.Output, lengths) : LastValidOutput(dense.Output, lengths));
+            return (denseResult.MoveToOuterDisposeScope(), lengths);
         }
 
         var packed = nn.utils.rnn.pack_padded_sequence(input, cpuLengths, batch_first: true, enforce_sorted: false);
@@ -149,6 +156,13 @@ internal sealed class RecurrentEncoder : nn.Module<Tensor, Tensor>, ISequenceMod
 
         static (nn.utils.rnn.PackedSequence, Tensor) Drop((nn.utils.rnn.PackedSequence Output, Tensor Hidden, Tensor Cell) r) => (r.Output, r.Hidden);
         static (Tensor, Tensor) DropCell((Tensor Output, Tensor Hidden, Tensor Cell) r) => (r.Output, r.Hidden);
+    }
+
+    /// <summary>A forward-only layer's last-layer output [N, T, H] at each row's last valid step: its final state, [N, H].</summary>
+    private static Tensor LastValidOutput(Tensor output, Tensor lengths)
+    {
+        var index = (lengths.to(ScalarType.Int64) - 1).view(-1, 1, 1).expand(-1, 1, output.shape[2]);
+        return output.gather(1, index).squeeze(1);
     }
 
     /// <summary>h_n [layers·D, N, H] → the last layer's directions side by side (forward then backward), [N, D·H].</summary>
