@@ -16,11 +16,11 @@ public sealed record BatchScorerOptions
 
     /// <summary>
     /// Whether a cursor reads the next batch of rows on a second thread while ONNX Runtime scores the
-    /// current one. Default false. It pays only when a core is free for the reading thread: for a small
-    /// network (whose batches take about as long to read as to score) with <see cref="IntraOpThreads"/>
-    /// below the core count — on 2 cores, the digits MLP scored 16% faster with read-ahead and one ONNX
-    /// Runtime thread in one run and no faster in another, and 20% slower with read-ahead and ONNX
-    /// Runtime's default two threads (docs/benchmarks.md). The results are the same either way.
+    /// current one. Default false. It pays for small networks, whose batches take about as long to read
+    /// as to score, when a core is free for the reading thread (hence the thread default of
+    /// <see cref="IntraOpThreads"/>): on 2 cores the digits MLP scored 9% faster with it, and the
+    /// SmallVgg CNN, which needs both cores for ONNX Runtime, at half speed (docs/benchmarks.md).
+    /// The results are the same either way.
     /// </summary>
     public bool ReadAhead { get; init; }
 
