@@ -71,10 +71,15 @@ internal static class BatchedOnnxGraph
             throw Unexpected($"the input's Reshape gives [{string.Join(", ", rowShape)}], not a batch of one");
         }
 
-        var tail = FindTailReshape(graph, output.Name);
-        long[] outputShape = ReadShape(graph, tail.Input[1]);
         var outputDims = output.Type.TensorType.Shape.Dim;
-        if (outputShape.Length != 1 || outputDims.Count != 1 || !outputDims[0].HasDimValue || outputDims[0].DimValue != outputShape[0])
+        if (outputDims.Count != 1 || !outputDims[0].HasDimValue)
+        {
+            throw Unexpected($"output '{output.Name}' is not a fixed-size vector");
+        }
+
+        var tail = FindTailReshape(graph, output.Name, outputDims[0].DimValue);
+        long[] outputShape = ReadShape(graph, tail.Input[1]);
+        if (outputShape.Length != 1 || outputDims[0].DimValue != outputShape[0])
         {
             throw Unexpected($"output '{output.Name}' is not reshaped to a fixed-size vector");
         }
@@ -87,6 +92,9 @@ internal static class BatchedOnnxGraph
         RemoveIfUnused(graph, oldTail);
         SetBatchedShape(input, features);
         SetBatchedShape(output, width);
+
+        // Shapes recorded for values inside the graph were per row; ONNX Runtime infers them again.
+        graph.ValueInfo.Clear();
         return new BatchedGraph(model, input.Name, output.Name, features, rowShape[1..], width);
     }
 
@@ -117,20 +125,42 @@ internal static class BatchedOnnxGraph
     /// <summary>The name of the softmax output that <see cref="WithSoftmax"/> adds.</summary>
     public const string SoftmaxOutput = "ml_deepextensions_batched_softmax";
 
-    private static NodeProto FindTailReshape(GraphProto graph, string outputName)
-    {
-        // The output is either the Reshape's own value or an Identity of it (the exporter names outputs exactly).
-        var producer = graph.Node.SingleOrDefault(node => node.Output.Contains(outputName))
-            ?? throw Unexpected($"nothing produces output '{outputName}'");
-        if (producer.OpType == "Identity")
-        {
-            string source = producer.Input[0];
-            producer = graph.Node.SingleOrDefault(node => node.Output.Contains(source))
-                ?? throw Unexpected($"nothing produces '{source}'");
-        }
+    /// <summary>Element-wise operators that may follow the tail Reshape: they act on each row alike, so they batch unchanged.</summary>
+    private static readonly HashSet<string> ElementWise = ["Identity", "Max", "Min", "Add", "Sub", "Mul", "Div", "Tanh", "Sigmoid", "Relu"];
 
-        return producer.OpType == "Reshape" ? producer : throw Unexpected($"output '{outputName}' does not come from a Reshape");
+    private static NodeProto FindTailReshape(GraphProto graph, string outputName, long width)
+    {
+        // The output is the Reshape's own value, or reached from it through element-wise operators whose
+        // other operands are constants of one row's width or scalars (the continuous policy's clipping).
+        // Such constants broadcast over [N, width] exactly as over [width].
+        string value = outputName;
+        while (true)
+        {
+            var producer = graph.Node.SingleOrDefault(node => node.Output.Contains(value))
+                ?? throw Unexpected($"nothing produces '{value}'");
+            if (producer.OpType == "Reshape")
+            {
+                return producer;
+            }
+
+            if (!ElementWise.Contains(producer.OpType))
+            {
+                throw Unexpected($"output '{outputName}' does not come from a Reshape");
+            }
+
+            var data = producer.Input.Where(input => !IsRowConstant(graph, input, width)).ToList();
+            if (data.Count != 1)
+            {
+                throw Unexpected($"'{producer.Name}' ({producer.OpType}) between the network and output '{outputName}' has {data.Count} non-constant inputs");
+            }
+
+            value = data[0];
+        }
     }
+
+    private static bool IsRowConstant(GraphProto graph, string name, long width) =>
+        graph.Initializer.SingleOrDefault(t => t.Name == name) is { } tensor
+        && (tensor.Dims.Count == 0 || (tensor.Dims.Count == 1 && (tensor.Dims[0] == 1 || tensor.Dims[0] == width)));
 
     private static long[] ReadShape(GraphProto graph, string name)
     {

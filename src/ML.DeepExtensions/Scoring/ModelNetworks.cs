@@ -6,8 +6,8 @@ namespace ML.DeepExtensions.Scoring;
 /// <summary>A network in a model's chain, and how the batched path scores it.</summary>
 /// <param name="Index">Its position in the flattened chain.</param>
 /// <param name="PerRow">The graph as stored in the model.</param>
-/// <param name="Batched">The same network over a batch, one call per layer for the whole batch (MLPs, CNNs, sequence classifiers, discrete policies); null when its layout does not allow it.</param>
-/// <param name="Scanned">Otherwise the per-row graph in a Scan over the batch (several inputs or outputs: the forecaster, the GAN's generator, continuous policies); null when not possible either.</param>
+/// <param name="Batched">The same network over a batch, one call per layer for the whole batch (MLPs, CNNs, sequence classifiers, policies); null when its layout does not allow it.</param>
+/// <param name="Scanned">Otherwise the per-row graph in a Scan over the batch (several inputs or outputs: the forecaster, the GAN's generator); null when not possible either.</param>
 /// <param name="RowByRowReason">Otherwise why the network is left to ML.NET's OnnxTransformer, row by row (variable-length rows: the text classifier).</param>
 internal sealed record NetworkStep(int Index, ModelProto PerRow, BatchedGraph? Batched, ScannedGraph? Scanned, string? RowByRowReason)
 {

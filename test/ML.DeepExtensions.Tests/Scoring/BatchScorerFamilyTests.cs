@@ -126,7 +126,7 @@ public sealed class BatchScorerFamilyTests
             Enumerable.Range(0, 27).Select(_ => new ObservationRow { Observation = [.. Enumerable.Range(0, 3).Select(_ => (float)(random.NextDouble() - 0.5))] }).ToList(),
             SchemaDefinitionFor(3));
 
-        AssertBatchedEqualsTransform(context, model, observations, policy.InputSchema(), Scoring.Scanned);
+        AssertBatchedEqualsTransform(context, model, observations, policy.InputSchema(), Scoring.Batched);
         AssertInMemoryBatchedEqualsTransform(context, model, observations);
     }
 
