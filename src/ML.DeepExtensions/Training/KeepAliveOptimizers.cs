@@ -79,6 +79,106 @@ internal static class KeepAliveAdamStep
     }
 }
 
+/// <summary>TorchSharp's SGD and RMSprop updates for one parameter, with owned scalars (see <see cref="KeepAliveAdamStep"/>).</summary>
+internal static class KeepAliveOtherSteps
+{
+    public static void Sgd(Parameter param, ref Tensor? momentumBuffer, double lr, double momentum, double dampening, double weightDecay, bool nesterov, bool maximize)
+    {
+        var grad = param.grad;
+        if (grad is null)
+        {
+            return;
+        }
+
+        if (weightDecay != 0)
+        {
+            using var decay = weightDecay.ToScalar();
+            grad = grad.add(param, decay);
+        }
+
+        if (momentum != 0)
+        {
+            var buffer = momentumBuffer;
+            if (buffer is null)
+            {
+                buffer = grad.clone().detach().DetachFromDisposeScope();
+            }
+            else
+            {
+                using var m = momentum.ToScalar();
+                using var keep = (1 - dampening).ToScalar();
+                buffer.mul_(m).add_(grad, keep);
+            }
+
+            if (nesterov)
+            {
+                using var m = momentum.ToScalar();
+                grad = grad.add(buffer, m);
+            }
+            else
+            {
+                grad = buffer;
+            }
+
+            momentumBuffer = buffer;
+        }
+
+        using var rate = (maximize ? lr : -lr).ToScalar();
+        param.add_(grad, rate);
+    }
+
+    public static void RmsProp(Parameter param, ref long step, Tensor squareAvg, Tensor? gradAvg, Tensor? momentumBuffer,
+        double lr, double alpha, double eps, double weightDecay, double momentum, bool centered, bool maximize)
+    {
+        var grad = param.grad;
+        if (grad is null)
+        {
+            return;
+        }
+
+        if (maximize)
+        {
+            grad = -grad;
+        }
+
+        step += 1;
+        if (weightDecay != 0)
+        {
+            using var decay = weightDecay.ToScalar();
+            grad = grad.add(param, decay);
+        }
+
+        using var a = alpha.ToScalar();
+        using var oneMinusA = (1 - alpha).ToScalar();
+        using var epsilon = eps.ToScalar();
+        using var one = 1.ToScalar();
+        squareAvg.mul_(a).addcmul_(grad, grad, oneMinusA);
+        Tensor average;
+        if (centered)
+        {
+            using var minusOne = (-1).ToScalar();
+            gradAvg!.mul_(a).add_(grad, oneMinusA);
+            average = squareAvg.addcmul(gradAvg, gradAvg, minusOne).sqrt_().add_(epsilon, one);
+        }
+        else
+        {
+            average = squareAvg.sqrt().add_(epsilon, one);
+        }
+
+        using var minusLr = (-lr).ToScalar();
+        if (momentum > 0)
+        {
+            using var m = momentum.ToScalar();
+            momentumBuffer!.mul_(m).addcdiv_(grad, average, one);
+            param.add_(momentumBuffer, minusLr);
+        }
+        else
+        {
+            param.addcdiv_(grad, average, minusLr);
+        }
+    }
+}
+
 /// <summary>
 /// The optimizers the trainers create. Their type names are TorchSharp's ("Adam", "AdamW"), because
 /// TorchSharp writes the type name into a saved optimizer state and checks it on load: checkpoints
@@ -86,6 +186,57 @@ internal static class KeepAliveAdamStep
 /// </summary>
 internal static class KeepAliveOptimizers
 {
+    /// <summary>SGD whose step keeps its scalars alive.</summary>
+    internal sealed class SGD : TorchSharp.Modules.SGD
+    {
+        public SGD(IEnumerable<Parameter> parameters, double lr, double momentum, double dampening, double weightDecay, bool nesterov)
+            : base(parameters, lr, momentum, dampening, weightDecay, nesterov)
+        {
+        }
+
+        public SGD(IEnumerable<ParamGroup> groups, double lr, double momentum, double dampening, double weightDecay, bool nesterov)
+            : base(groups, lr, momentum, dampening, weightDecay, nesterov)
+        {
+        }
+
+        public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
+        {
+            var options = (Options)group.Options;
+            foreach (var param in group.Parameters)
+            {
+                var state = (State)_state[param.Handle];
+                KeepAliveOtherSteps.Sgd(param, ref state.momentum_buffer, options.LearningRate!.Value, options.momentum!.Value, options.dampening!.Value,
+                    options.weight_decay!.Value, options.nesterov!.Value, options.maximize!.Value);
+            }
+        }, closure);
+    }
+
+    /// <summary>RMSprop whose step keeps its scalars alive.</summary>
+    internal sealed class RMSProp : TorchSharp.Modules.RMSProp
+    {
+        public RMSProp(IEnumerable<Parameter> parameters, double lr, double alpha, double eps, double weightDecay, double momentum)
+            : base(parameters, lr, alpha, eps, weightDecay, momentum)
+        {
+        }
+
+        public RMSProp(IEnumerable<ParamGroup> groups, double lr, double alpha, double eps, double weightDecay, double momentum)
+            : base(groups, lr, alpha, eps, weightDecay, momentum)
+        {
+        }
+
+        public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
+        {
+            var options = (Options)group.Options;
+            foreach (var param in group.Parameters)
+            {
+                var state = (State)_state[param.Handle];
+                KeepAliveOtherSteps.RmsProp(param, ref state.step, state.square_avg, state.grad_avg, state.momentum_buffer,
+                    options.LearningRate!.Value, options.alpha!.Value, options.eps!.Value, options.weight_decay!.Value, options.momentum!.Value,
+                    options.centered!.Value, options.maximize!.Value);
+            }
+        }, closure);
+    }
+
     /// <summary>Adam whose step keeps its scalars alive (see <see cref="KeepAliveAdamStep"/>).</summary>
     internal sealed class Adam : TorchSharp.Modules.Adam
     {

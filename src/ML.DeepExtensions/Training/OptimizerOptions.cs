@@ -69,10 +69,10 @@ public sealed record OptimizerOptions
         Validate();
         return Kind switch
         {
-            OptimizerKind.Sgd => optim.SGD(parameters, LearningRate, Momentum, dampening: 0, WeightDecay, Nesterov),
+            OptimizerKind.Sgd => new KeepAliveOptimizers.SGD(parameters, LearningRate, Momentum, 0, WeightDecay, Nesterov),
             OptimizerKind.Adam => new KeepAliveOptimizers.Adam(parameters, LearningRate, Beta1, Beta2, Epsilon, WeightDecay),
             OptimizerKind.AdamW => new KeepAliveOptimizers.AdamW(parameters, LearningRate, Beta1, Beta2, Epsilon, WeightDecay),
-            OptimizerKind.RmsProp => optim.RMSProp(parameters, LearningRate, Alpha, Epsilon, WeightDecay, Momentum),
+            OptimizerKind.RmsProp => new KeepAliveOptimizers.RMSProp(parameters, LearningRate, Alpha, Epsilon, WeightDecay, Momentum),
             _ => throw new InvalidOperationException($"Unknown optimizer kind {Kind}."),
         };
     }
@@ -91,10 +91,10 @@ public sealed record OptimizerOptions
 
         return Kind switch
         {
-            OptimizerKind.Sgd => optim.SGD(groups.Select(g => new SGD.ParamGroup(g.Parameters, LearningRate * g.LearningRateFactor, Momentum, 0, g.WeightDecay ?? WeightDecay, Nesterov)), LearningRate, Momentum, 0, WeightDecay, Nesterov),
+            OptimizerKind.Sgd => new KeepAliveOptimizers.SGD(groups.Select(g => new SGD.ParamGroup(g.Parameters, LearningRate * g.LearningRateFactor, Momentum, 0, g.WeightDecay ?? WeightDecay, Nesterov)), LearningRate, Momentum, 0, WeightDecay, Nesterov),
             OptimizerKind.Adam => new KeepAliveOptimizers.Adam(groups.Select(g => new Adam.ParamGroup(g.Parameters, LearningRate * g.LearningRateFactor, Beta1, Beta2, Epsilon, g.WeightDecay ?? WeightDecay)), LearningRate, Beta1, Beta2, Epsilon, WeightDecay),
             OptimizerKind.AdamW => new KeepAliveOptimizers.AdamW(groups.Select(g => new AdamW.ParamGroup(g.Parameters, LearningRate * g.LearningRateFactor, Beta1, Beta2, Epsilon, g.WeightDecay ?? WeightDecay)), LearningRate, Beta1, Beta2, Epsilon, WeightDecay),
-            OptimizerKind.RmsProp => optim.RMSProp(groups.Select(g => new RMSProp.ParamGroup(g.Parameters, LearningRate * g.LearningRateFactor, Alpha, Epsilon, g.WeightDecay ?? WeightDecay, Momentum)), LearningRate, Alpha, Epsilon, WeightDecay, Momentum),
+            OptimizerKind.RmsProp => new KeepAliveOptimizers.RMSProp(groups.Select(g => new RMSProp.ParamGroup(g.Parameters, LearningRate * g.LearningRateFactor, Alpha, Epsilon, g.WeightDecay ?? WeightDecay, Momentum)), LearningRate, Alpha, Epsilon, WeightDecay, Momentum),
             _ => throw new InvalidOperationException($"Unknown optimizer kind {Kind}."),
         };
     }

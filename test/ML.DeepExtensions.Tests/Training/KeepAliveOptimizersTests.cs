@@ -5,19 +5,24 @@ using static TorchSharp.torch;
 
 namespace ML.DeepExtensions.Tests.Training;
 
-/// <summary>The library's Adam and AdamW take the same steps as TorchSharp's, bit for bit, and save the same state.</summary>
+/// <summary>The library's optimizers take the same steps as TorchSharp's, bit for bit, and save the same state.</summary>
 [TestClass]
 public sealed class KeepAliveOptimizersTests
 {
     [TestMethod]
-    [DataRow(false, 0.0)]
-    [DataRow(false, 0.01)]
-    [DataRow(true, 0.0)]
-    [DataRow(true, 0.05)]
-    public void StepsEqualTorchSharpsBitForBit(bool adamW, double weightDecay)
+    [DataRow("adam", 0.0)]
+    [DataRow("adam", 0.01)]
+    [DataRow("adamw", 0.0)]
+    [DataRow("adamw", 0.05)]
+    [DataRow("sgd", 0.0)]
+    [DataRow("sgd-momentum", 0.01)]
+    [DataRow("sgd-nesterov", 0.01)]
+    [DataRow("rmsprop", 0.0)]
+    [DataRow("rmsprop-momentum", 0.01)]
+    public void StepsEqualTorchSharpsBitForBit(string kind, double weightDecay)
     {
-        var (ours, oursOptimizer) = Build(weightDecay, adamW, keepAlive: true);
-        var (theirs, theirsOptimizer) = Build(weightDecay, adamW, keepAlive: false);
+        var (ours, oursOptimizer) = Build(weightDecay, kind, keepAlive: true);
+        var (theirs, theirsOptimizer) = Build(weightDecay, kind, keepAlive: false);
         for (int step = 0; step < 6; step++)
         {
             Step(ours, oursOptimizer, step);
@@ -77,25 +82,38 @@ public sealed class KeepAliveOptimizersTests
         using var layer = nn.Linear(2, 1);
         Assert.IsInstanceOfType<KeepAliveOptimizers.Adam>(new ML.DeepExtensions.Training.OptimizerOptions { Kind = OptimizerKind.Adam }.Create(layer.parameters()));
         Assert.IsInstanceOfType<KeepAliveOptimizers.AdamW>(new ML.DeepExtensions.Training.OptimizerOptions { Kind = OptimizerKind.AdamW }.Create(layer.parameters()));
+        Assert.IsInstanceOfType<KeepAliveOptimizers.SGD>(new ML.DeepExtensions.Training.OptimizerOptions { Kind = OptimizerKind.Sgd }.Create(layer.parameters()));
+        Assert.IsInstanceOfType<KeepAliveOptimizers.RMSProp>(new ML.DeepExtensions.Training.OptimizerOptions { Kind = OptimizerKind.RmsProp }.Create(layer.parameters()));
     }
 
     private static float[] Initial()
     {
-        var (module, _) = Build(0, false, keepAlive: true);
+        var (module, _) = Build(0, "adam", keepAlive: true);
         return [.. module.parameters().SelectMany(p => p.data<float>().ToArray())];
     }
 
-    private static (nn.Module<Tensor, Tensor> Module, optim.Optimizer Optimizer) Build(double weightDecay, bool adamW, bool keepAlive)
+    private static (nn.Module<Tensor, Tensor> Module, optim.Optimizer Optimizer) Build(double weightDecay, string kind, bool keepAlive)
     {
         manual_seed(3);
         var module = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2));
         var parameters = module.parameters().ToList();
-        optim.Optimizer optimizer = (adamW, keepAlive) switch
+        optim.Optimizer optimizer = (kind, keepAlive) switch
         {
-            (false, true) => new KeepAliveOptimizers.Adam(parameters, 0.05, 0.9, 0.99, 1e-8, weightDecay),
-            (false, false) => optim.Adam(parameters, 0.05, 0.9, 0.99, 1e-8, weightDecay),
-            (true, true) => new KeepAliveOptimizers.AdamW(parameters, 0.05, 0.9, 0.99, 1e-8, weightDecay),
-            (true, false) => optim.AdamW(parameters, 0.05, 0.9, 0.99, 1e-8, weightDecay),
+            ("adam", true) => new KeepAliveOptimizers.Adam(parameters, 0.05, 0.9, 0.99, 1e-8, weightDecay),
+            ("adam", false) => optim.Adam(parameters, 0.05, 0.9, 0.99, 1e-8, weightDecay),
+            ("adamw", true) => new KeepAliveOptimizers.AdamW(parameters, 0.05, 0.9, 0.99, 1e-8, weightDecay),
+            ("adamw", false) => optim.AdamW(parameters, 0.05, 0.9, 0.99, 1e-8, weightDecay),
+            ("sgd", true) => new KeepAliveOptimizers.SGD(parameters, 0.05, 0, 0, weightDecay, false),
+            ("sgd", false) => optim.SGD(parameters, 0.05, 0, 0, weightDecay, false),
+            ("sgd-momentum", true) => new KeepAliveOptimizers.SGD(parameters, 0.05, 0.9, 0.1, weightDecay, false),
+            ("sgd-momentum", false) => optim.SGD(parameters, 0.05, 0.9, 0.1, weightDecay, false),
+            ("sgd-nesterov", true) => new KeepAliveOptimizers.SGD(parameters, 0.05, 0.9, 0, weightDecay, true),
+            ("sgd-nesterov", false) => optim.SGD(parameters, 0.05, 0.9, 0, weightDecay, true),
+            ("rmsprop", true) => new KeepAliveOptimizers.RMSProp(parameters, 0.01, 0.99, 1e-8, weightDecay, 0),
+            ("rmsprop", false) => optim.RMSProp(parameters, 0.01, 0.99, 1e-8, weightDecay, 0),
+            ("rmsprop-momentum", true) => new KeepAliveOptimizers.RMSProp(parameters, 0.01, 0.99, 1e-8, weightDecay, 0.5),
+            ("rmsprop-momentum", false) => optim.RMSProp(parameters, 0.01, 0.99, 1e-8, weightDecay, 0.5),
+            _ => throw new ArgumentException(kind),
         };
         return (module, optimizer);
     }
