@@ -16,12 +16,12 @@ using ML.DeepExtensions.Sequence;
 using ML.DeepExtensions.Sequence.Datasets;
 using ML.DeepExtensions.Training;
 
-int epochs = Option("--epochs", 100);
-string output = OptionText("--output", Path.Combine(Path.GetTempPath(), "mldx-forecasting-sample"));
+int epochs = SampleSetup.Number("--epochs", 100);
+string output = SampleSetup.Text("--output", Path.Combine(Path.GetTempPath(), "mldx-forecasting-sample"));
 Directory.CreateDirectory(output);
 var mlContext = new MLContext(seed: 1);
 
-var sunspots = StatsmodelsSeries.Sunspots(FindDataDirectory());
+var sunspots = StatsmodelsSeries.Sunspots(SampleSetup.DataDirectory("statsmodels", StatsmodelsSeries.DefaultDirectory));
 int heldOut = 30, train = sunspots.Count - heldOut;
 var years = sunspots.Select(p => (double)p.Time.Year).ToArray();
 Console.WriteLine($"Sunspots {years[0]}-{years[^1]}: training on {years[0]}-{years[train - 1]}, holding out {years[train]}-{years[^1]}");
@@ -92,30 +92,6 @@ using (var model = mlContext.Forecasting.ForecastByRecurrentNetwork(Options()).F
     string png = Path.Combine(output, "sunspots-forecast.png");
     plot.SavePng(png, 1000, 500);
     Console.WriteLine($"Saved {modelPath} and {png}");
-}
-
-static int Option(string name, int fallback) =>
-    int.TryParse(OptionText(name, ""), NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) ? value : fallback;
-
-static string OptionText(string name, string fallback)
-{
-    var args = Environment.GetCommandLineArgs();
-    int index = Array.IndexOf(args, name);
-    return index >= 0 && index + 1 < args.Length ? args[index + 1] : fallback;
-}
-
-static string FindDataDirectory()
-{
-    for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-    {
-        if (File.Exists(Path.Combine(directory.FullName, "ML.DeepExtensions.sln")))
-        {
-            string candidate = Path.Combine(directory.FullName, ".data", "statsmodels");
-            return Directory.Exists(candidate) ? candidate : StatsmodelsSeries.DefaultDirectory;
-        }
-    }
-
-    return StatsmodelsSeries.DefaultDirectory;
 }
 
 internal sealed class WindowRow

@@ -14,14 +14,14 @@ using ML.DeepExtensions.Generative;
 using ML.DeepExtensions.Training;
 using ML.DeepExtensions.Vision.Datasets;
 
-int epochs = Option("--epochs", 2);
-int rows = Option("--rows", 6000);
-string output = OptionText("--output", Path.Combine(Path.GetTempPath(), "mldx-generative-sample"));
+int epochs = SampleSetup.Number("--epochs", 2);
+int rows = SampleSetup.Number("--rows", 6000);
+string output = SampleSetup.Text("--output", Path.Combine(Path.GetTempPath(), "mldx-generative-sample"));
 Directory.CreateDirectory(output);
 var mlContext = new MLContext(seed: 1);
 
 Console.WriteLine($"1. Conditional GAN on {rows} Fashion-MNIST images, {epochs} epochs");
-var images = mlContext.Data.LoadFashionMnist(FashionMnistSplit.Train, FindDataDirectory(), maxRows: rows);
+var images = mlContext.Data.LoadFashionMnist(FashionMnistSplit.Train, SampleSetup.DataDirectory("fashion-mnist", FashionMnist.DefaultDirectory), maxRows: rows);
 var gan = mlContext.Transforms.ImageGan(new ImageGanOptions
 {
     LabelColumnName = "Label",
@@ -72,12 +72,6 @@ var fakeIncome = synthetic.GetColumn<float>("Income").ToArray();
 Console.WriteLine($"   income below 50k: real {realIncome.Count(x => x < 50) / (double)realIncome.Length:P0}, synthetic {fakeIncome.Count(x => x < 50) / (double)fakeIncome.Length:P0}");
 Console.WriteLine($"   {syntheticCsv}");
 
-int Option(string name, int fallback) =>
-    Array.IndexOf(args, name) is int at and >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
-
-string OptionText(string name, string fallback) =>
-    Array.IndexOf(args, name) is int at and >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
-
 static void WriteDemoTable(string path)
 {
     // Income is bimodal and tied to the city; churn is rarer among high earners.
@@ -97,16 +91,3 @@ static void WriteDemoTable(string path)
     File.WriteAllLines(path, lines);
 }
 
-static string FindDataDirectory()
-{
-    for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-    {
-        if (File.Exists(Path.Combine(directory.FullName, "ML.DeepExtensions.sln")))
-        {
-            string candidate = Path.Combine(directory.FullName, ".data", "fashion-mnist");
-            return Directory.Exists(candidate) ? candidate : FashionMnist.DefaultDirectory;
-        }
-    }
-
-    return FashionMnist.DefaultDirectory;
-}

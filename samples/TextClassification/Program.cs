@@ -15,10 +15,10 @@ using ML.DeepExtensions.Networks.Sequence;
 using ML.DeepExtensions.Sequence;
 using ML.DeepExtensions.Sequence.Datasets;
 
-int epochs = Option("--epochs", 6);
-string output = OptionText("--output", Path.Combine(Path.GetTempPath(), "mldx-text-classification-sample"));
+int epochs = SampleSetup.Number("--epochs", 6);
+string output = SampleSetup.Text("--output", Path.Combine(Path.GetTempPath(), "mldx-text-classification-sample"));
 Directory.CreateDirectory(output);
-string csv = OptionText("--csv", "");
+string csv = SampleSetup.Text("--csv", "");
 if (csv.Length == 0)
 {
     csv = Path.Combine(output, "fortunes.csv");
@@ -73,32 +73,8 @@ foreach (string text in new[]
 static void WriteFortunesCsv(string path, string[] categories)
 {
     var lines = new List<string> { "Label,Text" };
-    lines.AddRange(Fortunes.Read(FindFortunesDirectory(), categories).Select(f => $"{f.Category},\"{f.Text.Replace("\"", "\"\"", StringComparison.Ordinal)}\""));
+    lines.AddRange(Fortunes.Read(SampleSetup.DataDirectory("fortunes", Fortunes.DefaultDirectory), categories).Select(f => $"{f.Category},\"{f.Text.Replace("\"", "\"\"", StringComparison.Ordinal)}\""));
     File.WriteAllLines(path, lines);
-}
-
-static int Option(string name, int fallback) =>
-    int.TryParse(OptionText(name, ""), NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) ? value : fallback;
-
-static string OptionText(string name, string fallback)
-{
-    var args = Environment.GetCommandLineArgs();
-    int index = Array.IndexOf(args, name);
-    return index >= 0 && index + 1 < args.Length ? args[index + 1] : fallback;
-}
-
-static string FindFortunesDirectory()
-{
-    for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-    {
-        if (File.Exists(Path.Combine(directory.FullName, "ML.DeepExtensions.sln")))
-        {
-            string candidate = Path.Combine(directory.FullName, ".data", "fortunes");
-            return Directory.Exists(candidate) ? candidate : Fortunes.DefaultDirectory;
-        }
-    }
-
-    return Fortunes.DefaultDirectory;
 }
 
 internal sealed class TextRow

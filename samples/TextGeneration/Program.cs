@@ -13,13 +13,13 @@ using ML.DeepExtensions.Sequence;
 using ML.DeepExtensions.Sequence.Datasets;
 using ML.DeepExtensions.Training;
 
-int epochs = Option("--epochs", 2);
-int count = Option("--fortunes", 2000);
-string output = OptionText("--output", Path.Combine(Path.GetTempPath(), "mldx-text-generation-sample"));
+int epochs = SampleSetup.Number("--epochs", 2);
+int count = SampleSetup.Number("--fortunes", 2000);
+string output = SampleSetup.Text("--output", Path.Combine(Path.GetTempPath(), "mldx-text-generation-sample"));
 Directory.CreateDirectory(output);
 var mlContext = new MLContext(seed: 1);
 
-var fortunes = Fortunes.Read(FindDataDirectory(), Fortunes.BenchmarkCategories);
+var fortunes = Fortunes.Read(SampleSetup.DataDirectory("fortunes", Fortunes.DefaultDirectory), Fortunes.BenchmarkCategories);
 var random = new Random(1);
 var shuffled = fortunes.OrderBy(_ => random.Next()).Take(count + 200).ToList();
 var train = mlContext.Data.LoadFromEnumerable(shuffled.Take(count));
@@ -65,34 +65,6 @@ var withCharacter = loaded.Append(mlContext.Transforms.Conversion.MapKeyToValue(
 var engine = mlContext.Model.CreatePredictionEngine<FortuneText, NextCharacter>(withCharacter, new PredictionEngineOptions { OwnsTransformer = false });
 Console.WriteLine($"   the loaded zip's most likely character after \"Computers are \": '{engine.Predict(new FortuneText { Text = "Computers are " }).PredictedCharacter}'");
 (loaded as IDisposable)?.Dispose();
-
-static int Option(string name, int fallback)
-{
-    var args = Environment.GetCommandLineArgs();
-    int index = Array.IndexOf(args, name);
-    return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
-}
-
-static string OptionText(string name, string fallback)
-{
-    var args = Environment.GetCommandLineArgs();
-    int index = Array.IndexOf(args, name);
-    return index >= 0 && index + 1 < args.Length ? args[index + 1] : fallback;
-}
-
-static string FindDataDirectory()
-{
-    for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-    {
-        if (File.Exists(Path.Combine(directory.FullName, "ML.DeepExtensions.sln")))
-        {
-            string candidate = Path.Combine(directory.FullName, ".data", "fortunes");
-            return Directory.Exists(candidate) ? candidate : Fortunes.DefaultDirectory;
-        }
-    }
-
-    return Fortunes.DefaultDirectory;
-}
 
 internal sealed class NextCharacter
 {
