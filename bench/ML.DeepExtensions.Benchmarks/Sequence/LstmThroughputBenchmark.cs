@@ -54,41 +54,13 @@ internal static class LstmThroughputBenchmark
 
         // The same rows from ML.NET's cache: the file is gzipped IDX, which every streaming pass decompresses.
         var cached = context.Data.Cache(data);
-        var ours = new List<double>();
-        var oursCached = new List<double>();
-        var raw = new List<double>();
-        var pytorch = new List<double>();
-        for (int round = 0; round <= rounds; round++)
-        {
-            // Round 0 warms up every side (JIT, allocator, libtorch kernels) and is not reported.
-            double trainer = Trainer(context, data, layers, rows, threads, batchSize);
-            double trainerCached = Trainer(context, cached, layers, rows, threads, batchSize);
-            double loop = RawLoop(sequences, targets, layers, mean, std, batchSize);
-            double? peer = python is null ? null : PyTorch(python, rows, units, threads, batchSize);
-            BenchmarkCommand.Progress($"round {round}: trainer {trainer:F0}, over the cache {trainerCached:F0}, raw {loop:F0}, pytorch {(peer is double v ? Statistics.Number(v, 0) : "-")} sequences/s (load {Machine.LoadAverage()})");
-            if (round > 0)
-            {
-                ours.Add(trainer);
-                oursCached.Add(trainerCached);
-                raw.Add(loop);
-                if (peer is double p)
-                {
-                    pytorch.Add(p);
-                }
-            }
-        }
-
-        var table = new ReportTable(("Side", false), ("Median sequences/s", true), ("Rounds", false), ("Ratio to raw TorchSharp", true));
-        table.AddRow("ML.NET pipeline (SequenceClassifier, streaming from IDataView)", Statistics.Number(Statistics.Median(ours), 0), Statistics.Runs(ours, 0),
-            $"**{Statistics.Number(Statistics.Ratio(ours, raw), 3)}**");
-        table.AddRow("ML.NET pipeline, the same rows from ML.NET's cache (mlContext.Data.Cache)", Statistics.Number(Statistics.Median(oursCached), 0), Statistics.Runs(oursCached, 0),
-            $"**{Statistics.Number(Statistics.Ratio(oursCached, raw), 3)}**");
-        table.AddRow("Hand-written TorchSharp loop, same network module, pre-built tensors", Statistics.Number(Statistics.Median(raw), 0), Statistics.Runs(raw, 0), "1.000");
-        if (pytorch.Count > 0)
-        {
-            table.AddRow("PyTorch 1.13 (Debian python3-torch), nn.LSTM of the same size", Statistics.Number(Statistics.Median(pytorch), 0), Statistics.Runs(pytorch, 0),
-                Statistics.Number(Statistics.Ratio(pytorch, raw), 3));
-        }
+        var sides = new InterleavedSides()
+            .Add("ML.NET pipeline (SequenceClassifier, streaming from IDataView)", () => Trainer(context, data, layers, rows, threads, batchSize), bold: true)
+            .Add("ML.NET pipeline, the same rows from ML.NET's cache (mlContext.Data.Cache)", () => Trainer(context, cached, layers, rows, threads, batchSize), bold: true)
+            .Add("Hand-written TorchSharp loop, same network module, pre-built tensors", () => RawLoop(sequences, targets, layers, mean, std, batchSize))
+            .Add("PyTorch 1.13 (Debian python3-torch), nn.LSTM of the same size", () => python is null ? null : PyTorch(python, rows, units, threads, batchSize))
+            .Run(rounds, "sequences/s");
+        var table = sides.Table("sequences/s", reference: 2);
 
         return new BenchmarkReport()
             .Paragraph($"Fashion-MNIST, {rows:N0} images per epoch as 28 steps of 28 pixels; LSTM {units}, last state, dense 10; batch {batchSize}, AdamW 1e-3, {threads} libtorch thread(s); {rounds} interleaved rounds after a warm-up round, one epoch per side per round.")

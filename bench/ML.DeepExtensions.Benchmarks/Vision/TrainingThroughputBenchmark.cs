@@ -46,36 +46,12 @@ internal static class TrainingThroughputBenchmark
         using var images = tensor(pixels, [rows, 1, 28, 28]);
         using var targets = tensor(labels);
 
-        var ours = new List<double>();
-        var raw = new List<double>();
-        var pytorch = new List<double>();
-        for (int round = 0; round <= rounds; round++)
-        {
-            // Round 0 warms up every side (JIT, allocator, libtorch kernels) and is not reported.
-            double trainer = Trainer(context, data, layers, rows, threads, batchSize);
-            double loop = RawLoop(images, targets, layers, batchSize);
-            double? peer = python is null ? null : PyTorch(python, architecture, rows, threads, batchSize);
-            BenchmarkCommand.Progress($"round {round}: trainer {trainer:F0}, raw {loop:F0}, pytorch {(peer is double v ? Statistics.Number(v, 0) : "-")} images/s (load {Machine.LoadAverage()})");
-            if (round > 0)
-            {
-                ours.Add(trainer);
-                raw.Add(loop);
-                if (peer is double p)
-                {
-                    pytorch.Add(p);
-                }
-            }
-        }
-
-        var table = new ReportTable(("Side", false), ("Median images/s", true), ("Rounds", false), ("Ratio to raw TorchSharp", true));
-        table.AddRow("ML.NET pipeline (ImageClassifier, streaming from IDataView)", Statistics.Number(Statistics.Median(ours), 0), Statistics.Runs(ours, 0),
-            $"**{Statistics.Number(Statistics.Ratio(ours, raw), 3)}**");
-        table.AddRow("Raw TorchSharp loop over pre-built tensors", Statistics.Number(Statistics.Median(raw), 0), Statistics.Runs(raw, 0), "1.000");
-        if (pytorch.Count > 0)
-        {
-            table.AddRow("PyTorch (Debian python3-torch)", Statistics.Number(Statistics.Median(pytorch), 0), Statistics.Runs(pytorch, 0),
-                Statistics.Number(Statistics.Ratio(pytorch, raw), 3));
-        }
+        var table = new InterleavedSides()
+            .Add("ML.NET pipeline (ImageClassifier, streaming from IDataView)", () => Trainer(context, data, layers, rows, threads, batchSize), bold: true)
+            .Add("Raw TorchSharp loop over pre-built tensors", () => RawLoop(images, targets, layers, batchSize))
+            .Add("PyTorch (Debian python3-torch)", () => python is null ? null : PyTorch(python, architecture, rows, threads, batchSize))
+            .Run(rounds, "images/s")
+            .Table("images/s", reference: 1);
 
         return new BenchmarkReport()
             .Paragraph($"Architecture `{architecture}`, {rows:N0} images per epoch, batch {batchSize}, AdamW, {threads} thread(s), {rounds} interleaved rounds after a warm-up round.")
