@@ -35,55 +35,47 @@ public sealed class SacAgentTests
     }
 
     [TestMethod]
-    public void ARunResumedFromAStepCheckpointEqualsAnUninterruptedOne()
+    public void ARunResumedFromAStepCheckpointEqualsAnUninterruptedOne() =>
+        AssertAResumedRunEqualsAnUninterruptedOne(
+            (resume, callbacks, checkpoints) => new()
+            {
+                MaxSteps = 400, Seed = 6, HiddenLayers = [16], BatchSize = 16, LearningStarts = 50, EvaluationFrequency = 200, EvaluationEpisodes = 1,
+                KeepBestPolicy = false, IntraOpThreads = 1, ResumeFromCheckpoint = resume, Callbacks = callbacks, Checkpoints = checkpoints,
+            },
+            "loss", "entropy_coefficient");
+
+    [TestMethod]
+    public void AStateDependentRunResumedMidRolloutEqualsAnUninterruptedOne() =>
+        // The checkpoint falls at step 250, two steps into a rollout of 8 (TrainFrequency): the resumed
+        // run must explore with the noise matrix drawn at step 248, so the matrix is part of the checkpoint.
+        AssertAResumedRunEqualsAnUninterruptedOne(
+            (resume, callbacks, checkpoints) => new()
+            {
+                MaxSteps = 400, Seed = 7, HiddenLayers = [16], BatchSize = 16, LearningStarts = 0, TrainFrequency = 8, GradientSteps = 8,
+                StateDependentExploration = true, LogStdInit = -1, EvaluationFrequency = 200, EvaluationEpisodes = 1,
+                KeepBestPolicy = false, IntraOpThreads = 1, ResumeFromCheckpoint = resume, Callbacks = callbacks, Checkpoints = checkpoints,
+            },
+            "loss", "episode_return");
+
+    /// <summary>
+    /// Trains uninterrupted; trains again, checkpointing and stopping at step 250; resumes from that
+    /// checkpoint; the resumed run's weights and the <paramref name="logs"/> equal the uninterrupted run's.
+    /// </summary>
+    private static void AssertAResumedRunEqualsAnUninterruptedOne(
+        Func<string?, IReadOnlyList<ITrainingCallback>, CheckpointOptions?, SacOptions> options, params string[] logs)
     {
         string directory = Directory.CreateTempSubdirectory("mldx-sac-").FullName;
         try
         {
-            SacOptions Options(string? resume = null, bool stop = false) => new()
-            {
-                MaxSteps = 400, Seed = 6, HiddenLayers = [16], BatchSize = 16, LearningStarts = 50, EvaluationFrequency = 200, EvaluationEpisodes = 1,
-                KeepBestPolicy = false, IntraOpThreads = 1, ResumeFromCheckpoint = resume, Callbacks = stop ? [new StopAt(250)] : [],
-                Checkpoints = stop ? new CheckpointOptions { Directory = directory, EveryEpochs = 0, EverySteps = 250 } : null,
-            };
-
-            var uninterrupted = new SacAgent(Options()).Train(ClassicControl.Pendulum);
-            new SacAgent(Options(stop: true)).Train(ClassicControl.Pendulum);
-            var resumed = new SacAgent(Options(resume: Directory.GetFiles(directory).Single())).Train(ClassicControl.Pendulum);
+            var uninterrupted = new SacAgent(options(null, [], null)).Train(ClassicControl.Pendulum);
+            new SacAgent(options(null, [new StopAt(250)], new CheckpointOptions { Directory = directory, EveryEpochs = 0, EverySteps = 250 })).Train(ClassicControl.Pendulum);
+            var resumed = new SacAgent(options(Directory.GetFiles(directory).Single(), [], null)).Train(ClassicControl.Pendulum);
 
             CollectionAssert.AreEqual(Parameters(uninterrupted.Network), Parameters(resumed.Network));
-            CollectionAssert.AreEqual(uninterrupted.History["loss"].ToArray(), resumed.History["loss"].ToArray());
-            CollectionAssert.AreEqual(uninterrupted.History["entropy_coefficient"].ToArray(), resumed.History["entropy_coefficient"].ToArray());
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-    }
-
-    [TestMethod]
-    public void AStateDependentRunResumedMidRolloutEqualsAnUninterruptedOne()
-    {
-        // The checkpoint falls at step 250, two steps into a rollout of 8 (TrainFrequency): the resumed
-        // run must explore with the noise matrix drawn at step 248, so the matrix is part of the checkpoint.
-        string directory = Directory.CreateTempSubdirectory("mldx-sac-sde-").FullName;
-        try
-        {
-            SacOptions Options(string? resume = null, bool stop = false) => new()
+            foreach (string log in logs)
             {
-                MaxSteps = 400, Seed = 7, HiddenLayers = [16], BatchSize = 16, LearningStarts = 0, TrainFrequency = 8, GradientSteps = 8,
-                StateDependentExploration = true, LogStdInit = -1, EvaluationFrequency = 200, EvaluationEpisodes = 1,
-                KeepBestPolicy = false, IntraOpThreads = 1, ResumeFromCheckpoint = resume, Callbacks = stop ? [new StopAt(250)] : [],
-                Checkpoints = stop ? new CheckpointOptions { Directory = directory, EveryEpochs = 0, EverySteps = 250 } : null,
-            };
-
-            var uninterrupted = new SacAgent(Options()).Train(ClassicControl.Pendulum);
-            new SacAgent(Options(stop: true)).Train(ClassicControl.Pendulum);
-            var resumed = new SacAgent(Options(resume: Directory.GetFiles(directory).Single())).Train(ClassicControl.Pendulum);
-
-            CollectionAssert.AreEqual(Parameters(uninterrupted.Network), Parameters(resumed.Network));
-            CollectionAssert.AreEqual(uninterrupted.History["loss"].ToArray(), resumed.History["loss"].ToArray());
-            CollectionAssert.AreEqual(uninterrupted.History["episode_return"].ToArray(), resumed.History["episode_return"].ToArray());
+                CollectionAssert.AreEqual(uninterrupted.History[log].ToArray(), resumed.History[log].ToArray(), log);
+            }
         }
         finally
         {
