@@ -369,12 +369,18 @@ public sealed class RecurrentForecastModel : ITransformer, IDisposable, ISavedAs
             origins.Select(o => new RecurrentForecaster.WindowOnly { Window = matrix.Window(o - window, window) }),
             RecurrentForecaster.WindowDefinition(window * matrix.Features, Options.WindowColumnName));
         var scored = _transformer.ScoringTransformer.Transform(windows);
-        var forecasts = scored.GetColumn<float[]>(Options.OutputColumnName).ToArray();
-        var lower = scored.GetColumn<float[]>(Options.LowerBoundColumnName).ToArray();
-        var upper = scored.GetColumn<float[]>(Options.UpperBoundColumnName).ToArray();
+
+        // One pass reads the three columns: each GetColumn would run the network over every window again.
+        var columns = new[] { Options.OutputColumnName, Options.LowerBoundColumnName, Options.UpperBoundColumnName }.Select(name => scored.Schema[name]).ToArray();
+        using var cursor = scored.GetRowCursor(columns);
+        var getters = columns.Select(column => cursor.GetGetter<VBuffer<float>>(column)).ToArray();
+        VBuffer<float> forecast = default, lower = default, upper = default;
         var rows = new List<BacktestForecast>();
-        for (int i = 0; i < origins.Length; i++)
+        for (int i = 0; cursor.MoveNext(); i++)
         {
+            getters[0](ref forecast);
+            getters[1](ref lower);
+            getters[2](ref upper);
             for (int h = 0; h < horizon && origins[i] + h < matrix.Length; h++)
             {
                 rows.Add(new BacktestForecast
@@ -382,9 +388,9 @@ public sealed class RecurrentForecastModel : ITransformer, IDisposable, ISavedAs
                     Origin = origins[i],
                     Step = h + 1,
                     Label = matrix.Target(origins[i] + h),
-                    Score = forecasts[i][h],
-                    LowerBound = lower[i][h],
-                    UpperBound = upper[i][h],
+                    Score = forecast.GetItemOrDefault(h),
+                    LowerBound = lower.GetItemOrDefault(h),
+                    UpperBound = upper.GetItemOrDefault(h),
                 });
             }
         }
