@@ -268,6 +268,12 @@ public sealed class DataViewBatchSource : IBatchSource
     /// </summary>
     internal TimeSpan PreparedEpochLifetime { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The last epoch the run will read, when the trainer knows it: no epoch after it is read ahead,
+    /// so the final epoch does not spend a core reading one that nobody trains on. Null: no limit.
+    /// </summary>
+    internal int? LastEpoch { get; set; }
+
     /// <summary>The prepared next epoch, if any (for tests).</summary>
     internal PrefetchingBatchEnumerator? PreparedEpoch => Volatile.Read(ref _preparedEpoch);
 
@@ -292,7 +298,7 @@ public sealed class DataViewBatchSource : IBatchSource
     internal void PrepareEpoch(int epoch)
     {
         // int.MinValue is epoch int.MaxValue + 1 wrapped around: there is no next epoch to prepare.
-        if (!ShuffleEnabled || !Options.PrepareNextEpoch || epoch == int.MinValue || Volatile.Read(ref _preparedEpoch) is not null)
+        if (!ShuffleEnabled || !Options.PrepareNextEpoch || epoch == int.MinValue || epoch > LastEpoch || Volatile.Read(ref _preparedEpoch) is not null)
         {
             return;
         }

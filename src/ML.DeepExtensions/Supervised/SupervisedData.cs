@@ -57,34 +57,50 @@ internal sealed class SupervisedData
             }
         }
 
-        var statistics = DataViewStatistics.Compute(train, options.CancellationToken);
-        if (statistics.RowCount == 0)
+        train.LastEpoch = options.Epochs - 1;
+        if (options.ResumeFromCheckpoint is null)
         {
-            string skipped = statistics.SkippedRowCount > 0 ? $" ({statistics.SkippedRowCount} rows were skipped for missing values)" : "";
-            throw new ArgumentException($"The training data has no rows{skipped}; there is nothing to train on.", nameof(trainData));
+            // The first epoch fills its shuffle buffer while the statistics pass reads, rather than
+            // holding back the first step until it has read the buffer's worth of rows.
+            train.PrepareEpoch(0);
         }
 
-        head.ValidateStatistics(statistics, options.LabelColumnName);
-        if (data.DropLastPartialBatch && statistics.RowCount < data.BatchSize)
+        try
         {
-            // Every batch would be the partial last one: the run would take no step and return the untrained network.
-            throw new ArgumentException(
-                $"DropLastPartialBatch is set and Data.BatchSize ({data.BatchSize}) is larger than the {statistics.RowCount} training rows, "
-                + "so every batch would be dropped and nothing would train. Use a BatchSize of at most the row count, or turn DropLastPartialBatch off.",
-                nameof(options));
-        }
+            var statistics = DataViewStatistics.Compute(train, options.CancellationToken);
+            if (statistics.RowCount == 0)
+            {
+                string skipped = statistics.SkippedRowCount > 0 ? $" ({statistics.SkippedRowCount} rows were skipped for missing values)" : "";
+                throw new ArgumentException($"The training data has no rows{skipped}; there is nothing to train on.", nameof(trainData));
+            }
 
-        long? validationRows = validation?.CountRows(options.CancellationToken);
-        if (validationRows == 0)
+            head.ValidateStatistics(statistics, options.LabelColumnName);
+            if (data.DropLastPartialBatch && statistics.RowCount < data.BatchSize)
+            {
+                // Every batch would be the partial last one: the run would take no step and return the untrained network.
+                throw new ArgumentException(
+                    $"DropLastPartialBatch is set and Data.BatchSize ({data.BatchSize}) is larger than the {statistics.RowCount} training rows, "
+                    + "so every batch would be dropped and nothing would train. Use a BatchSize of at most the row count, or turn DropLastPartialBatch off.",
+                    nameof(options));
+            }
+
+            long? validationRows = validation?.CountRows(options.CancellationToken);
+            if (validationRows == 0)
+            {
+                throw data.ValidationFraction > 0
+                    ? new ArgumentException(
+                        $"ValidationFraction {data.ValidationFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)} held out none of the "
+                        + $"{statistics.RowCount} training rows for validation (each row is held out with that probability). "
+                        + "Raise ValidationFraction, or pass validation data to Fit instead.", nameof(options))
+                    : new ArgumentException("The validation data passed to Fit has no rows.", nameof(validationData));
+            }
+
+            return new SupervisedData(train, validation, statistics, validationRows);
+        }
+        catch
         {
-            throw data.ValidationFraction > 0
-                ? new ArgumentException(
-                    $"ValidationFraction {data.ValidationFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)} held out none of the "
-                    + $"{statistics.RowCount} training rows for validation (each row is held out with that probability). "
-                    + "Raise ValidationFraction, or pass validation data to Fit instead.", nameof(options))
-                : new ArgumentException("The validation data passed to Fit has no rows.", nameof(validationData));
+            train.DiscardPreparedEpoch();
+            throw;
         }
-
-        return new SupervisedData(train, validation, statistics, validationRows);
     }
 }

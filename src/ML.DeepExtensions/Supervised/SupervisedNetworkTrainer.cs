@@ -149,32 +149,34 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
         int seed = run.Seed;
         var features = FeatureBinding(inputShape);
         var data = SupervisedData.Open(trainData, validationData, Options, features, head, seed);
-        channel.Info(MessageSensitivity.None, $"{ComponentName}: {head.TaskName} on {data.TrainingRows} rows x {string.Join("x", inputShape)} features"
-            + (data.Validation is null ? "" : $", {data.ValidationRows} validation rows") + $", seed {seed}.");
-
-        TrainingRun.SeedForInitialisation(seed);
-        var description = fineTuned ?? Describe(inputShape, head.OutputWidth);
-        var network = run.AddModule("model", pretrained is null
-            ? BuildNetwork(inputShape, head, data.Statistics)
-            : FineTunedNetwork.Build(pretrained, description, CreateLabelScale(data.Statistics, head)), description);
-        var optimizer = run.CreateOptimizer("optimizer", network, Options.Optimizer, Options.LearningRateSchedule);
-        run.RecordSettings("Data", Options.Data);
-        using var batchAugmentation = CreateAugmentation(seed);
-        if (batchAugmentation is not null)
-        {
-            run.AddCallback(batchAugmentation);
-        }
-
-        var step = new SupervisedTrainStep(network, head.CreateLoss(), optimizer,
-            head.CreateMetrics, run.Device, Options.GradientClipNorm, batchAugmentation is null ? null : batchAugmentation.Apply);
         TrainingHistory history;
+        nn.Module<Tensor, Tensor> network;
+        NetworkDescription description;
         try
         {
+            channel.Info(MessageSensitivity.None, $"{ComponentName}: {head.TaskName} on {data.TrainingRows} rows x {string.Join("x", inputShape)} features"
+                + (data.Validation is null ? "" : $", {data.ValidationRows} validation rows") + $", seed {seed}.");
+
+            TrainingRun.SeedForInitialisation(seed);
+            description = fineTuned ?? Describe(inputShape, head.OutputWidth);
+            network = run.AddModule("model", pretrained is null
+                ? BuildNetwork(inputShape, head, data.Statistics)
+                : FineTunedNetwork.Build(pretrained, description, CreateLabelScale(data.Statistics, head)), description);
+            var optimizer = run.CreateOptimizer("optimizer", network, Options.Optimizer, Options.LearningRateSchedule);
+            run.RecordSettings("Data", Options.Data);
+            using var batchAugmentation = CreateAugmentation(seed);
+            if (batchAugmentation is not null)
+            {
+                run.AddCallback(batchAugmentation);
+            }
+
+            var step = new SupervisedTrainStep(network, head.CreateLoss(), optimizer,
+                head.CreateMetrics, run.Device, Options.GradientClipNorm, batchAugmentation is null ? null : batchAugmentation.Apply);
             history = TrainingEngine.Fit(run, step, data.Train, data.Validation);
         }
         finally
         {
-            // The source reads ahead into the next epoch while one drains; after the last there is none.
+            // The source reads ahead (the first epoch from the start, the next while one drains); after the last there is none.
             data.Train.DiscardPreparedEpoch();
         }
 

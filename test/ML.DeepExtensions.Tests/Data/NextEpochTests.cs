@@ -146,4 +146,19 @@ public sealed class NextEpochTests
         Assert.AreEqual(2, batches);
         WaitUntil(() => view.OpenCursors == 0, "the cursor is closed");
     }
+
+    [TestMethod]
+    public void NoEpochAfterTheLastIsReadAhead()
+    {
+        var view = Ids(500);
+        var source = new DataViewBatchSource(view, IdColumn, new BatchSourceOptions { BatchSize = 16, Seed = 3 }) { LastEpoch = 1 };
+
+        EpochData.Read(source, 0);
+        WaitUntil(() => source.PreparedEpoch?.Epoch == 1, "epoch 1, the last, is prepared");
+        EpochData.Read(source, 1);
+
+        // The producer decides when its cursor is exhausted, before the last batches are handed out.
+        Assert.IsNull(source.PreparedEpoch);
+        Assert.AreEqual(2, view.CursorsOpened);
+    }
 }
