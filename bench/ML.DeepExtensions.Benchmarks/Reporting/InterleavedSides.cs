@@ -2,7 +2,7 @@ namespace ML.DeepExtensions.Benchmarks.Reporting;
 
 /// <summary>
 /// Throughput of several sides measured in interleaved rounds (each side once per round, so machine
-/// drift hits all alike), round 0 a warm-up that is not kept, and the table of medians with each
+/// drift hits all alike; the order rotates from round to round), round 0 a warm-up that is not kept, and the table of medians with each
 /// side's ratio to a reference side.
 /// </summary>
 internal sealed class InterleavedSides
@@ -21,7 +21,15 @@ internal sealed class InterleavedSides
     {
         for (int round = 0; round <= rounds; round++)
         {
-            var rates = _sides.Select(side => side.Measure()).ToList();
+            // Each round starts one side later, so that no side always runs right after the same one
+            // (after the PyTorch process, say, whose exit and page cache churn the next side meets).
+            var rates = new double?[_sides.Count];
+            for (int k = 0; k < _sides.Count; k++)
+            {
+                int i = (round + k) % _sides.Count;
+                rates[i] = _sides[i].Measure();
+            }
+
             BenchmarkCommand.Progress($"round {round}: {string.Join(", ", _sides.Zip(rates, (side, rate) => $"{side.Name} {(rate is double r ? Statistics.Number(r, 0) : "-")}"))} {unit} (load {Machine.LoadAverage()})");
             if (round == 0)
             {
