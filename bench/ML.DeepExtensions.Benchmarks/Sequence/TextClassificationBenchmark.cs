@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using ML.DeepExtensions.Benchmarks.Reporting;
 using ML.DeepExtensions.Benchmarks.Vision;
 using ML.DeepExtensions.Layers;
@@ -30,18 +31,19 @@ internal static class TextClassificationBenchmark
         var seed = new Option<int>("--seed") { Description = "Seed of the split and of the networks.", DefaultValueFactory = _ => 1 };
         var methods = new Option<string>("--methods") { Description = "Methods to run, comma-separated: sdca, lightgbm (slow on FeaturizeText's wide sparse features), lstm, gru.", DefaultValueFactory = _ => "sdca,lightgbm,lstm,gru" };
         var dropout = new Option<double>("--dropout") { Description = "Dropout rate of our networks after the embedding and after the pooling; 0 for none (TextClassifierDefaults.Architecture).", DefaultValueFactory = _ => 0 };
+        var seeds = new Option<int>("--seeds") { Description = "Our networks: train this many, with seeds --seed, --seed + 1, ..., and average their class probabilities (an ensemble); 1 for a single network.", DefaultValueFactory = _ => 1 }.AtLeast(1);
         var validationOnly = new Option<bool>("--validation-only") { Description = "Score on a validation split of the training part (the same share of each category) instead of the test part, which is never read (for choosing settings)." };
         return BenchmarkCommand.Create("text-classification",
             "Fortunes category classification: our LSTM and GRU against ML.NET FeaturizeText + SdcaMaximumEntropy and + LightGbm on the same split.",
-            [categories, perCategory, testFraction, epochs, maxLength, threads, seed, methods, dropout, validationOnly],
+            [categories, perCategory, testFraction, epochs, maxLength, threads, seed, methods, dropout, seeds, validationOnly],
             parse => Run(new Settings([.. parse.GetValue(categories)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
                 parse.GetValue(perCategory), parse.GetValue(testFraction), parse.GetValue(epochs), parse.GetValue(maxLength), parse.GetValue(threads), parse.GetValue(seed),
                 [.. parse.GetValue(methods)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(m => m.ToLowerInvariant())],
-                parse.GetValue(dropout), parse.GetValue(validationOnly))));
+                parse.GetValue(dropout), parse.GetValue(seeds), parse.GetValue(validationOnly))));
     }
 
     internal sealed record Settings(IReadOnlyList<string> Categories, int? PerCategory, double TestFraction, int Epochs, int MaxLength, int Threads, int Seed,
-        IReadOnlyList<string> Methods, double Dropout, bool ValidationOnly);
+        IReadOnlyList<string> Methods, double Dropout, int Seeds, bool ValidationOnly);
 
     public static BenchmarkReport Run(Settings settings)
     {
@@ -54,21 +56,22 @@ internal static class TextClassificationBenchmark
             (train, test) = Split(train, null, settings.TestFraction, seed);
         }
 
-        string scored = settings.ValidationOnly ? "validation" : "test";
-        BenchmarkCommand.Progress($"{train.Count} training and {test.Count} {scored} fortunes in {categories.Count} categories");
+        string part = settings.ValidationOnly ? "validation" : "test";
+        BenchmarkCommand.Progress($"{train.Count} training and {test.Count} {part} fortunes in {categories.Count} categories");
         var label = context.Transforms.Conversion.MapValueToKey("Label", nameof(FortuneText.Category)).Fit(context.Data.LoadFromEnumerable(train));
         var trainData = label.Transform(context.Data.LoadFromEnumerable(train));
         var testData = label.Transform(context.Data.LoadFromEnumerable(test));
-        string network = settings.Dropout > 0 ? $"bidirectional 64, max pooling, dropout {settings.Dropout}" : "bidirectional 64, max pooling";
+        string network = (settings.Dropout > 0 ? $"bidirectional 64, max pooling, dropout {settings.Dropout}" : "bidirectional 64, max pooling")
+            + (settings.Seeds > 1 ? $", mean of {settings.Seeds} seeds" : "");
 
-        var methods = new (string Key, string Name, Func<IDataView, ITransformer> Fit)[]
+        var methods = new (string Key, string Name, Func<IDataView, IDataView, IDataView> FitAndScore)[]
         {
-            ("sdca", "ML.NET FeaturizeText + SdcaMaximumEntropy", data => context.Transforms.Text.FeaturizeText("Features", nameof(FortuneText.Text))
-                .AppendCacheCheckpoint(context).Append(context.MulticlassClassification.Trainers.SdcaMaximumEntropy()).Fit(data)),
-            ("lightgbm", "ML.NET FeaturizeText + LightGbm", data => context.Transforms.Text.FeaturizeText("Features", nameof(FortuneText.Text))
-                .AppendCacheCheckpoint(context).Append(context.MulticlassClassification.Trainers.LightGbm()).Fit(data)),
-            ("lstm", $"ML.DeepExtensions LSTM ({network})", data => context.MulticlassClassification.Trainers.TextClassifier(Options(RecurrentCell.Lstm, settings)).Fit(data)),
-            ("gru", $"ML.DeepExtensions GRU ({network})", data => context.MulticlassClassification.Trainers.TextClassifier(Options(RecurrentCell.Gru, settings)).Fit(data)),
+            ("sdca", "ML.NET FeaturizeText + SdcaMaximumEntropy", (data, rows) => Score(context.Transforms.Text.FeaturizeText("Features", nameof(FortuneText.Text))
+                .AppendCacheCheckpoint(context).Append(context.MulticlassClassification.Trainers.SdcaMaximumEntropy()).Fit(data), rows)),
+            ("lightgbm", "ML.NET FeaturizeText + LightGbm", (data, rows) => Score(context.Transforms.Text.FeaturizeText("Features", nameof(FortuneText.Text))
+                .AppendCacheCheckpoint(context).Append(context.MulticlassClassification.Trainers.LightGbm()).Fit(data), rows)),
+            ("lstm", $"ML.DeepExtensions LSTM ({network})", (data, rows) => Networks(context, RecurrentCell.Lstm, settings, data, rows)),
+            ("gru", $"ML.DeepExtensions GRU ({network})", (data, rows) => Networks(context, RecurrentCell.Gru, settings, data, rows)),
         };
         var unknown = settings.Methods.Except(methods.Select(m => m.Key)).ToList();
         if (unknown.Count > 0)
@@ -76,20 +79,19 @@ internal static class TextClassificationBenchmark
             throw new ArgumentException($"Unknown method(s) {string.Join(", ", unknown)}: use sdca, lightgbm, lstm, gru.");
         }
 
-        var table = new ReportTable(("Method", false), (settings.ValidationOnly ? "Validation accuracy (micro)" : "Test accuracy (micro)", true), ("Macro accuracy", true), ("Log-loss", true), ("Fit seconds", true));
+        var table = new ReportTable(("Method", false), (settings.ValidationOnly ? "Validation accuracy (micro)" : "Test accuracy (micro)", true), ("Macro accuracy", true), ("Log-loss", true), (settings.Seeds > 1 ? "Fit seconds (all seeds)" : "Fit seconds", true));
         var results = new List<(string Name, double Accuracy)>();
-        foreach (var (_, name, fit) in methods.Where(m => settings.Methods.Contains(m.Key)))
+        foreach (var (_, name, fitAndScore) in methods.Where(m => settings.Methods.Contains(m.Key)))
         {
             BenchmarkCommand.Progress($"fitting {name}");
             var clock = Stopwatch.StartNew();
-            var model = fit(trainData);
+            var scored = fitAndScore(trainData, testData);
             clock.Stop();
-            var metrics = context.MulticlassClassification.Evaluate(model.Transform(testData));
+            var metrics = context.MulticlassClassification.Evaluate(scored);
             BenchmarkCommand.Progress($"{name}: accuracy {metrics.MicroAccuracy:P2}, macro {metrics.MacroAccuracy:P2} ({clock.Elapsed.TotalSeconds:F0} s)");
             results.Add((name, metrics.MicroAccuracy));
             table.AddRow(name, metrics.MicroAccuracy.ToString("P2", CultureInfo.InvariantCulture), metrics.MacroAccuracy.ToString("P2", CultureInfo.InvariantCulture),
                 Statistics.Number(metrics.LogLoss, 3), Statistics.Number(clock.Elapsed.TotalSeconds, 0));
-            (model as IDisposable)?.Dispose();
         }
 
         var ours = results.Where(r => !r.Name.StartsWith("ML.NET", StringComparison.Ordinal)).ToList();
@@ -110,14 +112,86 @@ internal static class TextClassificationBenchmark
         return report;
     }
 
-    private static TextMulticlassOptions Options(RecurrentCell cell, Settings settings) => new()
+    /// <summary>The scored rows, materialised (the model may be disposed afterwards).</summary>
+    private static IDataView Score(ITransformer model, IDataView data)
+    {
+        var scored = model.Transform(data);
+        var context = new MLContext();
+        var rows = context.Data.CreateEnumerable<ScoredRow>(scored, reuseRowObject: false).ToList();
+        (model as IDisposable)?.Dispose();
+        return Scored(context, rows, ClassCount(scored));
+    }
+
+    /// <summary>
+    /// Trains one network per seed (settings.Seed, +1, ...) and returns the test rows scored with the
+    /// mean of their class probabilities, the predicted label its arg max.
+    /// </summary>
+    private static IDataView Networks(MLContext context, RecurrentCell cell, Settings settings, IDataView train, IDataView test)
+    {
+        List<ScoredRow>? sum = null;
+        int classes = 0;
+        for (int k = 0; k < settings.Seeds; k++)
+        {
+            using var model = context.MulticlassClassification.Trainers.TextClassifier(Options(cell, settings, settings.Seed + k)).Fit(train);
+            var scored = model.Transform(test);
+            classes = ClassCount(scored);
+            var rows = context.Data.CreateEnumerable<ScoredRow>(scored, reuseRowObject: false).ToList();
+            if (settings.Seeds > 1)
+            {
+                var single = context.MulticlassClassification.Evaluate(Scored(context, rows, classes));
+                BenchmarkCommand.Progress($"{cell} seed {settings.Seed + k}: accuracy {single.MicroAccuracy:P2}");
+            }
+
+            sum ??= [.. rows.Select(r => new ScoredRow { Label = r.Label, Score = new float[r.Score.Length] })];
+            for (int i = 0; i < rows.Count; i++)
+            {
+                for (int c = 0; c < classes; c++)
+                {
+                    sum[i].Score[c] += rows[i].Score[c] / settings.Seeds;
+                }
+            }
+        }
+
+        return Scored(context, sum!, classes);
+    }
+
+    private static int ClassCount(IDataView scored) => (int)((KeyDataViewType)scored.Schema["Label"].Type).Count;
+
+    /// <summary>Label, Score and PredictedLabel (the arg max of Score) as ML.NET's multiclass evaluator reads them.</summary>
+    private static IDataView Scored(MLContext context, List<ScoredRow> rows, int classes)
+    {
+        var definition = SchemaDefinition.Create(typeof(ScoredRow));
+        definition[nameof(ScoredRow.Label)].ColumnType = new KeyDataViewType(typeof(uint), classes);
+        definition[nameof(ScoredRow.PredictedLabel)].ColumnType = new KeyDataViewType(typeof(uint), classes);
+        definition[nameof(ScoredRow.Score)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, classes);
+        // CreateEnumerable gives a key's raw value (1 = the first class), but LoadFromEnumerable takes
+        // the class index (0 = the first class): the round trip would shift every key by one.
+        var indexed = rows.Select(row => new ScoredRow
+        {
+            Label = row.Label - 1,
+            Score = row.Score,
+            PredictedLabel = (uint)Array.IndexOf(row.Score, row.Score.Max()),
+        });
+        return context.Data.LoadFromEnumerable(indexed.ToList(), definition);
+    }
+
+    private sealed class ScoredRow
+    {
+        public uint Label { get; set; }
+
+        public float[] Score { get; set; } = [];
+
+        public uint PredictedLabel { get; set; }
+    }
+
+    private static TextMulticlassOptions Options(RecurrentCell cell, Settings settings, int seed) => new()
     {
         LabelColumnName = "Label",
         TextColumnName = nameof(FortuneText.Text),
         Architecture = settings.Dropout > 0 ? WithDropout(TextClassifierDefaults.Architecture(cell), settings.Dropout) : TextClassifierDefaults.Architecture(cell),
         MaxLength = settings.MaxLength,
         Epochs = settings.Epochs,
-        Seed = settings.Seed,
+        Seed = seed,
         IntraOpThreads = settings.Threads,
         Optimizer = new OptimizerOptions { LearningRate = 1e-3 },
     };
