@@ -168,7 +168,8 @@ public sealed record BatchSourceOptions
     /// during the overlap, and after the last epoch one buffer's worth of rows read for nothing: call
     /// <see cref="DataViewBatchSource.DiscardPreparedEpoch"/> then, or a prepared epoch that nobody asks
     /// for stops and closes its cursor 10 seconds after filling its buffer. Asking for another epoch
-    /// discards it.
+    /// discards it. The library's trainers know their epoch count: they read no epoch past the last,
+    /// and start the first epoch's buffer while their statistics pass reads the data.
     /// </remarks>
     public bool PrepareNextEpoch { get; init; } = true;
 
