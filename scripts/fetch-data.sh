@@ -3,7 +3,7 @@
 # Debian packages without installing anything system-wide:
 #   .data/sklearn/{iris.csv,wine_data.csv,breast_cancer.csv,digits.csv.gz}    from python3-sklearn
 #   .data/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz        from dataset-fashion-mnist
-#   .data/fortunes/{computers,definitions,people,...}  ('%'-separated texts)   from fortunes
+#   .data/fortunes/{computers,definitions,people,...}  ('%'-separated texts, every category)   from fortunes
 #   .data/statsmodels/{sunspots,co2,nile,elnino}/*.csv (time series)          from python3-statsmodels
 # When a package is installed on the system, its files are copied from there; otherwise the .deb is
 # fetched with `apt-get download` into .data/.debs and unpacked with `dpkg-deb -x`.
@@ -25,7 +25,11 @@ fashion_files=(train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images
 
 fortunes_package=fortunes
 fortunes_source=usr/share/games/fortunes
-fortunes_files=(computers definitions people politics science songs-poems men-women work)
+# The eight benchmark categories, then every other category (the benchmark's pretraining corpus).
+fortunes_files=(computers definitions people politics science songs-poems men-women work
+    art ascii-art cookie debian disclaimer drugs education ethnic food goedel humorists kids knghtbrd law
+    linux linuxcookie love magic medicine miscellaneous news paradoxum perl pets platitudes pratchett
+    sports startrek tao translate-me wisdom zippy)
 
 statsmodels_package=python3-statsmodels
 statsmodels_source=usr/lib/python3/dist-packages/statsmodels/datasets

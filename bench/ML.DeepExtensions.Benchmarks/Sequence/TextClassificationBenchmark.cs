@@ -6,6 +6,7 @@ using Microsoft.ML.Data;
 using ML.DeepExtensions.Benchmarks.Reporting;
 using ML.DeepExtensions.Benchmarks.Vision;
 using ML.DeepExtensions.Layers;
+using ML.DeepExtensions.Networks;
 using ML.DeepExtensions.Networks.Sequence;
 using ML.DeepExtensions.Sequence;
 using ML.DeepExtensions.Sequence.Datasets;
@@ -32,18 +33,19 @@ internal static class TextClassificationBenchmark
         var methods = new Option<string>("--methods") { Description = "Methods to run, comma-separated: sdca, lightgbm (slow on FeaturizeText's wide sparse features), lstm, gru.", DefaultValueFactory = _ => "sdca,lightgbm,lstm,gru" };
         var dropout = new Option<double>("--dropout") { Description = "Dropout rate of our networks after the embedding and after the pooling; 0 for none (TextClassifierDefaults.Architecture).", DefaultValueFactory = _ => 0 };
         var seeds = new Option<int>("--seeds") { Description = "Our networks: train this many, with seeds --seed, --seed + 1, ..., and average their class probabilities (an ensemble); 1 for a single network.", DefaultValueFactory = _ => 1 }.AtLeast(1);
+        var pretrainEpochs = new Option<int>("--pretrain-epochs") { Description = "Our networks: first train them this many epochs on every other fortunes category plus the training part (one many-way task), then fine-tune on the benchmark's categories for --epochs; 0 (the default) trains from scratch.", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var validationOnly = new Option<bool>("--validation-only") { Description = "Score on a validation split of the training part (the same share of each category) instead of the test part, which is never read (for choosing settings)." };
         return BenchmarkCommand.Create("text-classification",
             "Fortunes category classification: our LSTM and GRU against ML.NET FeaturizeText + SdcaMaximumEntropy and + LightGbm on the same split.",
-            [categories, perCategory, testFraction, epochs, maxLength, threads, seed, methods, dropout, seeds, validationOnly],
+            [categories, perCategory, testFraction, epochs, maxLength, threads, seed, methods, dropout, seeds, pretrainEpochs, validationOnly],
             parse => Run(new Settings([.. parse.GetValue(categories)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
                 parse.GetValue(perCategory), parse.GetValue(testFraction), parse.GetValue(epochs), parse.GetValue(maxLength), parse.GetValue(threads), parse.GetValue(seed),
                 [.. parse.GetValue(methods)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(m => m.ToLowerInvariant())],
-                parse.GetValue(dropout), parse.GetValue(seeds), parse.GetValue(validationOnly))));
+                parse.GetValue(dropout), parse.GetValue(seeds), parse.GetValue(pretrainEpochs), parse.GetValue(validationOnly))));
     }
 
     internal sealed record Settings(IReadOnlyList<string> Categories, int? PerCategory, double TestFraction, int Epochs, int MaxLength, int Threads, int Seed,
-        IReadOnlyList<string> Methods, double Dropout, int Seeds, bool ValidationOnly);
+        IReadOnlyList<string> Methods, double Dropout, int Seeds, int PretrainEpochs, bool ValidationOnly);
 
     public static BenchmarkReport Run(Settings settings)
     {
@@ -62,7 +64,15 @@ internal static class TextClassificationBenchmark
         var trainData = label.Transform(context.Data.LoadFromEnumerable(train));
         var testData = label.Transform(context.Data.LoadFromEnumerable(test));
         string network = (settings.Dropout > 0 ? $"bidirectional 64, max pooling, dropout {settings.Dropout}" : "bidirectional 64, max pooling")
-            + (settings.Seeds > 1 ? $", mean of {settings.Seeds} seeds" : "");
+            + (settings.Seeds > 1 ? $", mean of {settings.Seeds} seeds" : "")
+            + (settings.PretrainEpochs > 0 ? $", pretrained {settings.PretrainEpochs} epochs on the other categories" : "");
+        var pretraining = settings.PretrainEpochs > 0 && settings.Methods.Any(m => m is "lstm" or "gru")
+            ? FortunesPretraining.Create(context, DataDirectory(), categories, train)
+            : null;
+        if (pretraining is not null)
+        {
+            BenchmarkCommand.Progress($"pretraining corpus: {pretraining.OtherFortunes} fortunes of {pretraining.OtherCategories} other categories ({pretraining.LeftOut} left out as copies of benchmark fortunes) + the {train.Count} training fortunes");
+        }
 
         var methods = new (string Key, string Name, Func<IDataView, IDataView, IDataView> FitAndScore)[]
         {
@@ -70,8 +80,8 @@ internal static class TextClassificationBenchmark
                 .AppendCacheCheckpoint(context).Append(context.MulticlassClassification.Trainers.SdcaMaximumEntropy()).Fit(data), rows)),
             ("lightgbm", "ML.NET FeaturizeText + LightGbm", (data, rows) => Score(context.Transforms.Text.FeaturizeText("Features", nameof(FortuneText.Text))
                 .AppendCacheCheckpoint(context).Append(context.MulticlassClassification.Trainers.LightGbm()).Fit(data), rows)),
-            ("lstm", $"ML.DeepExtensions LSTM ({network})", (data, rows) => Networks(context, RecurrentCell.Lstm, settings, data, rows)),
-            ("gru", $"ML.DeepExtensions GRU ({network})", (data, rows) => Networks(context, RecurrentCell.Gru, settings, data, rows)),
+            ("lstm", $"ML.DeepExtensions LSTM ({network})", (data, rows) => Networks(context, RecurrentCell.Lstm, settings, pretraining, data, rows)),
+            ("gru", $"ML.DeepExtensions GRU ({network})", (data, rows) => Networks(context, RecurrentCell.Gru, settings, pretraining, data, rows)),
         };
         var unknown = settings.Methods.Except(methods.Select(m => m.Key)).ToList();
         if (unknown.Count > 0)
@@ -126,13 +136,38 @@ internal static class TextClassificationBenchmark
     /// Trains one network per seed (settings.Seed, +1, ...) and returns the test rows scored with the
     /// mean of their class probabilities, the predicted label its arg max.
     /// </summary>
-    private static IDataView Networks(MLContext context, RecurrentCell cell, Settings settings, IDataView train, IDataView test)
+    private static IDataView Networks(MLContext context, RecurrentCell cell, Settings settings, FortunesPretraining? pretraining, IDataView train, IDataView test)
     {
+        PretrainedNetwork? pretrained = null;
+        if (pretraining is not null)
+        {
+            // Both classifiers read the corpus' vocabulary; the pretrained network is trained once, with the first seed.
+            train = pretraining.Vocabulary.Transform(train);
+            test = pretraining.Vocabulary.Transform(test);
+            var options = Options(cell, settings, settings.Seed);
+            pretrained = pretraining.Pretrain(context, new TextMulticlassOptions
+            {
+                FeatureColumnName = FortunesPretraining.TokenColumn, Architecture = options.Architecture, MaxLength = options.MaxLength,
+                Epochs = settings.PretrainEpochs, Seed = settings.Seed, IntraOpThreads = settings.Threads, Optimizer = options.Optimizer,
+            });
+        }
+
         List<ScoredRow>? sum = null;
         int classes = 0;
         for (int k = 0; k < settings.Seeds; k++)
         {
-            using var model = context.MulticlassClassification.Trainers.TextClassifier(Options(cell, settings, settings.Seed + k)).Fit(train);
+            var options = Options(cell, settings, settings.Seed + k);
+            if (pretrained is not null)
+            {
+                options = new TextMulticlassOptions
+                {
+                    LabelColumnName = options.LabelColumnName, FeatureColumnName = FortunesPretraining.TokenColumn, MaxLength = options.MaxLength,
+                    Epochs = options.Epochs, Seed = options.Seed, IntraOpThreads = options.IntraOpThreads, Optimizer = options.Optimizer,
+                    Pretrained = new PretrainedOptions { Network = pretrained },
+                };
+            }
+
+            using var model = context.MulticlassClassification.Trainers.TextClassifier(options).Fit(train);
             var scored = model.Transform(test);
             classes = ClassCount(scored);
             var rows = context.Data.CreateEnumerable<ScoredRow>(scored, reuseRowObject: false).ToList();
