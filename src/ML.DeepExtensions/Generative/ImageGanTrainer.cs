@@ -81,7 +81,10 @@ public sealed class ImageGanTrainer : IEstimator<ImageGanModel>
             Seed = seed,
             DropLastPartialBatch = Options.Data.DropLastPartialBatch,
             MissingValues = Options.Data.SkipRowsWithMissingValues ? MissingValuePolicy.SkipRow : MissingValuePolicy.Error,
-        });
+        })
+        {
+            LastEpoch = Options.Epochs - 1,
+        };
 
         TrainingRun.SeedForInitialisation(seed);
         var generator = run.AddModule("generator", NetworkBuilder.BuildLayers(generatorLayers, noiseShape, out _));
