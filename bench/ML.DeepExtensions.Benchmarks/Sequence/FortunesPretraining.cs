@@ -19,8 +19,8 @@ internal sealed class FortunesPretraining
     /// <summary>The token key column both classifiers read.</summary>
     public const string TokenColumn = "Tokens";
 
-    /// <summary>The pretraining task's label column.</summary>
-    private const string PretrainingLabel = "PretrainingLabel";
+    /// <summary>The pretraining task's label column (the category file, one of 40).</summary>
+    public const string Label = "PretrainingLabel";
 
     private FortunesPretraining(ITransformer vocabulary, IDataView corpus, int otherFortunes, int otherCategories, int leftOut)
     {
@@ -67,27 +67,15 @@ internal sealed class FortunesPretraining
             .Append(context.Transforms.Conversion.MapValueToKey(TokenColumn, maximumNumberOfKeys: 60_000))
             .Append(context.Transforms.DropColumns("Normalized"))
             .Fit(corpus);
-        var labelled = context.Transforms.Conversion.MapValueToKey(PretrainingLabel, nameof(FortuneText.Category)).Fit(corpus).Transform(vocabulary.Transform(corpus));
+        var labelled = context.Transforms.Conversion.MapValueToKey(Label, nameof(FortuneText.Category)).Fit(corpus).Transform(vocabulary.Transform(corpus));
         return new FortunesPretraining(vocabulary, labelled, kept.Count, others.Count, otherTexts.Count - kept.Count);
     }
 
-    /// <summary>Trains the many-way classifier and returns its network for fine-tuning.</summary>
+    /// <summary>Trains the many-way classifier (<paramref name="options"/> read <see cref="Label"/> and <see cref="TokenColumn"/>) and returns its network for fine-tuning.</summary>
     public PretrainedNetwork Pretrain(MLContext context, TextMulticlassOptions options)
     {
-        var pretraining = new TextMulticlassOptions
-        {
-            LabelColumnName = PretrainingLabel,
-            FeatureColumnName = TokenColumn,
-            Architecture = options.Architecture,
-            MaxLength = options.MaxLength,
-            Epochs = options.Epochs,
-            Seed = options.Seed,
-            IntraOpThreads = options.IntraOpThreads,
-            Optimizer = options.Optimizer,
-        };
-        using var model = context.MulticlassClassification.Trainers.TextClassifier(pretraining).Fit(Corpus);
-        var last = model.History.Epochs[^1];
-        BenchmarkCommand.Progress($"pretrained on {OtherCategories} other categories + the training part: final training accuracy {last["accuracy"]:P1}");
+        using var model = context.MulticlassClassification.Trainers.TextClassifier(options).Fit(Corpus);
+        BenchmarkCommand.Progress($"pretrained on {OtherCategories} other categories + the training part: final training accuracy {model.History["accuracy"][^1]:P1}");
         return PretrainedNetwork.FromTransformer(model);
     }
 }

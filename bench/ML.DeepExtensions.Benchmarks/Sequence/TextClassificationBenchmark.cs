@@ -144,29 +144,16 @@ internal static class TextClassificationBenchmark
             // Both classifiers read the corpus' vocabulary; the pretrained network is trained once, with the first seed.
             train = pretraining.Vocabulary.Transform(train);
             test = pretraining.Vocabulary.Transform(test);
-            var options = Options(cell, settings, settings.Seed);
-            pretrained = pretraining.Pretrain(context, new TextMulticlassOptions
-            {
-                FeatureColumnName = FortunesPretraining.TokenColumn, Architecture = options.Architecture, MaxLength = options.MaxLength,
-                Epochs = settings.PretrainEpochs, Seed = settings.Seed, IntraOpThreads = settings.Threads, Optimizer = options.Optimizer,
-            });
+            pretrained = pretraining.Pretrain(context, Options(cell, settings, settings.Seed, FortunesPretraining.Label, FortunesPretraining.TokenColumn, settings.PretrainEpochs));
         }
 
         List<ScoredRow>? sum = null;
         int classes = 0;
         for (int k = 0; k < settings.Seeds; k++)
         {
-            var options = Options(cell, settings, settings.Seed + k);
-            if (pretrained is not null)
-            {
-                options = new TextMulticlassOptions
-                {
-                    LabelColumnName = options.LabelColumnName, FeatureColumnName = FortunesPretraining.TokenColumn, MaxLength = options.MaxLength,
-                    Epochs = options.Epochs, Seed = options.Seed, IntraOpThreads = options.IntraOpThreads, Optimizer = options.Optimizer,
-                    Pretrained = new PretrainedOptions { Network = pretrained },
-                };
-            }
-
+            var options = pretrained is null
+                ? Options(cell, settings, settings.Seed + k)
+                : Options(cell, settings, settings.Seed + k, tokens: FortunesPretraining.TokenColumn, pretrained: pretrained);
             using var model = context.MulticlassClassification.Trainers.TextClassifier(options).Fit(train);
             var scored = model.Transform(test);
             classes = ClassCount(scored);
@@ -219,13 +206,21 @@ internal static class TextClassificationBenchmark
         public uint PredictedLabel { get; set; }
     }
 
-    private static TextMulticlassOptions Options(RecurrentCell cell, Settings settings, int seed) => new()
+    /// <summary>
+    /// Our network's options: from the raw text column, or from a token key column when
+    /// <paramref name="tokens"/> is set; started from <paramref name="pretrained"/> when set (its
+    /// layers replace the architecture).
+    /// </summary>
+    private static TextMulticlassOptions Options(RecurrentCell cell, Settings settings, int seed, string label = "Label", string? tokens = null, int? epochs = null,
+        PretrainedNetwork? pretrained = null) => new()
     {
-        LabelColumnName = "Label",
-        TextColumnName = nameof(FortuneText.Text),
+        LabelColumnName = label,
+        TextColumnName = tokens is null ? nameof(FortuneText.Text) : null,
+        FeatureColumnName = tokens ?? "Tokens",
         Architecture = settings.Dropout > 0 ? WithDropout(TextClassifierDefaults.Architecture(cell), settings.Dropout) : TextClassifierDefaults.Architecture(cell),
+        Pretrained = pretrained is null ? null : new PretrainedOptions { Network = pretrained },
         MaxLength = settings.MaxLength,
-        Epochs = settings.Epochs,
+        Epochs = epochs ?? settings.Epochs,
         Seed = seed,
         IntraOpThreads = settings.Threads,
         Optimizer = new OptimizerOptions { LearningRate = 1e-3 },
