@@ -110,8 +110,13 @@ internal static class TextClassificationBenchmark
             ? $"{train.Count:N0} training and {test.Count:N0} validation fortunes (validation: the last {settings.TestFraction:P0} of each category's training part; the test part was not read)"
             : $"{train.Count:N0} training and {test.Count:N0} test fortunes (the last {settings.TestFraction:P0} of each category after a seeded shuffle, seed {seed})";
         string dropout = settings.Dropout > 0 ? $", dropout {settings.Dropout} after the embedding and after the pooling" : "";
+        string input = pretraining is null
+            ? "from raw text (ML.NET NormalizeText, TokenizeIntoWords, MapValueToKey of at most 20,000 tokens)"
+            : $"from token keys (ML.NET NormalizeText, TokenizeIntoWords, MapValueToKey of at most 60,000 tokens, fitted on the pretraining corpus: {pretraining.OtherFortunes:N0} fortunes of the {pretraining.OtherCategories} other category files, {pretraining.LeftOut} copies of benchmark fortunes left out, plus the training part)";
+        string pretrained = pretraining is null ? "" : $" after {settings.PretrainEpochs} epochs on the pretraining corpus as one {pretraining.OtherCategories + categories.Count}-way task (output layer replaced)";
+        string ensemble = settings.Seeds > 1 ? $", the mean class probabilities of {settings.Seeds} networks (seeds {seed}–{seed + settings.Seeds - 1})" : "";
         var report = new BenchmarkReport()
-            .Paragraph($"Fortunes (Debian package `fortunes`), categories {string.Join(", ", categories)}; {split}. Our networks: TextClassifier from raw text (ML.NET NormalizeText, TokenizeIntoWords, MapValueToKey of at most 20,000 tokens), embedding 64, one bidirectional layer of 64 units per direction, max pooling{dropout}, {maxLength} tokens, {epochs} epochs, batch 32, Adam 1e-3, {threads} libtorch thread(s). ML.NET: FeaturizeText defaults (word 1-2-grams and character 3-grams), trainer defaults.")
+            .Paragraph($"Fortunes (Debian package `fortunes`), categories {string.Join(", ", categories)}; {split}. Our networks: TextClassifier {input}, embedding 64, one bidirectional layer of 64 units per direction, max pooling{dropout}, {maxLength} tokens, {epochs} epochs{pretrained}{ensemble}, batch 32, Adam 1e-3, {threads} libtorch thread(s). ML.NET: FeaturizeText defaults (word 1-2-grams and character 3-grams), trainer defaults.")
             .Table(table);
         if (ours.Count > 0 && theirs.Count > 0)
         {
