@@ -72,6 +72,24 @@ public abstract class TextClassifierTrainer<TOptions> : SupervisedNetworkTrainer
     private protected override void ValidateArchitecture(long[] inputShape, int outputWidth) =>
         NetworkBuilder.InferShapes(Architecture(), inputShape);
 
+    private protected override void ValidatePretrained(NetworkDescription fineTuned)
+    {
+        if (fineTuned.Layers.Count == 0 || fineTuned.Layers[0] is not EmbeddingLayer embedding)
+        {
+            throw new ArgumentException(
+                $"The pretrained network starts with {(fineTuned.Layers.Count == 0 ? "no layer" : fineTuned.Layers[0].Describe())}, but a text classifier needs one that starts with Layer.Embedding "
+                + "(a text classifier's network): token ids cannot feed other layers.", nameof(fineTuned));
+        }
+
+        if (embedding.Vocabulary < _vocabulary)
+        {
+            throw new ArgumentException(
+                $"The pretrained network's embedding holds {embedding.Vocabulary.ToString(CultureInfo.InvariantCulture)} rows, but the token column '{Options.FeatureColumnName}' needs "
+                + $"{_vocabulary.ToString(CultureInfo.InvariantCulture)} (its key count + padding + unknown). Fine-tune on tokens mapped with the vocabulary the network was trained with "
+                + "(the same fitted MapValueToKey, with TextColumnName unset).", nameof(fineTuned));
+        }
+    }
+
     private protected override nn.Module<Tensor, Tensor> BuildNetwork(long[] inputShape, IPredictionHead head, DataStatistics statistics) =>
         NetworkBuilder.Build(Architecture(), inputShape, head.OutputWidth);
 

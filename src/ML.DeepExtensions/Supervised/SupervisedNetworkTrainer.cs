@@ -141,6 +141,10 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
         {
             ValidateArchitecture(inputShape, head.OutputWidth);
         }
+        else
+        {
+            ValidatePretrained(fineTuned);
+        }
 
         var host = _environment.Register(ComponentName);
         using var channel = host.Start(ComponentName);
@@ -206,6 +210,11 @@ public abstract class SupervisedNetworkTrainer<TOptions> : IEstimator<NeuralNetw
 
     /// <summary>The schema shape after <see cref="Preprocess"/>'s transforms. Default: unchanged.</summary>
     private protected virtual SchemaShape PreprocessShape(SchemaShape inputSchema) => inputSchema;
+
+    /// <summary>Checks, before any data is read, that a fine-tuned network's layers can take this family's input. Default: nothing beyond the shape checks.</summary>
+    private protected virtual void ValidatePretrained(NetworkDescription fineTuned)
+    {
+    }
 
     /// <summary>Checks the features column's shape with <see cref="CheckFeatureShape(SchemaShape.Column)"/>.</summary>
     private void CheckFeatureShape(SchemaShape inputSchema) =>
