@@ -34,18 +34,22 @@ internal static class TextClassificationBenchmark
         var dropout = new Option<double>("--dropout") { Description = "Dropout rate of our networks after the embedding and after the pooling; 0 for none (TextClassifierDefaults.Architecture).", DefaultValueFactory = _ => 0 };
         var seeds = new Option<int>("--seeds") { Description = "Our networks: train this many, with seeds --seed, --seed + 1, ..., and average their class probabilities (an ensemble); 1 for a single network.", DefaultValueFactory = _ => 1 }.AtLeast(1);
         var pretrainEpochs = new Option<int>("--pretrain-epochs") { Description = "Our networks: first train them this many epochs on every other fortunes category plus the training part (one many-way task), then fine-tune on the benchmark's categories for --epochs; 0 (the default) trains from scratch.", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        var scoresOut = new Option<string?>("--scores-out") { Description = "Folder to write each network method's scored rows to (<method>.tsv: label key, then the class probabilities), for --combine." };
+        var combine = new Option<string?>("--combine") { Description = "Comma-separated --scores-out files of runs on the same split: evaluate the mean of their class probabilities instead of training." };
         var validationOnly = new Option<bool>("--validation-only") { Description = "Score on a validation split of the training part (the same share of each category) instead of the test part, which is never read (for choosing settings)." };
         return BenchmarkCommand.Create("text-classification",
             "Fortunes category classification: our LSTM and GRU against ML.NET FeaturizeText + SdcaMaximumEntropy and + LightGbm on the same split.",
-            [categories, perCategory, testFraction, epochs, maxLength, threads, seed, methods, dropout, seeds, pretrainEpochs, validationOnly],
-            parse => Run(new Settings([.. parse.GetValue(categories)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+            [categories, perCategory, testFraction, epochs, maxLength, threads, seed, methods, dropout, seeds, pretrainEpochs, scoresOut, combine, validationOnly],
+            parse => parse.GetValue(combine) is { } files
+                ? Combine(files.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                : Run(new Settings([.. parse.GetValue(categories)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
                 parse.GetValue(perCategory), parse.GetValue(testFraction), parse.GetValue(epochs), parse.GetValue(maxLength), parse.GetValue(threads), parse.GetValue(seed),
                 [.. parse.GetValue(methods)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(m => m.ToLowerInvariant())],
-                parse.GetValue(dropout), parse.GetValue(seeds), parse.GetValue(pretrainEpochs), parse.GetValue(validationOnly))));
+                parse.GetValue(dropout), parse.GetValue(seeds), parse.GetValue(pretrainEpochs), parse.GetValue(scoresOut), parse.GetValue(validationOnly))));
     }
 
     internal sealed record Settings(IReadOnlyList<string> Categories, int? PerCategory, double TestFraction, int Epochs, int MaxLength, int Threads, int Seed,
-        IReadOnlyList<string> Methods, double Dropout, int Seeds, int PretrainEpochs, bool ValidationOnly);
+        IReadOnlyList<string> Methods, double Dropout, int Seeds, int PretrainEpochs, string? ScoresOut, bool ValidationOnly);
 
     public static BenchmarkReport Run(Settings settings)
     {
@@ -91,12 +95,18 @@ internal static class TextClassificationBenchmark
 
         var table = new ReportTable(("Method", false), (settings.ValidationOnly ? "Validation accuracy (micro)" : "Test accuracy (micro)", true), ("Macro accuracy", true), ("Log-loss", true), (settings.Seeds > 1 ? "Fit seconds (all seeds)" : "Fit seconds", true));
         var results = new List<(string Name, double Accuracy)>();
-        foreach (var (_, name, fitAndScore) in methods.Where(m => settings.Methods.Contains(m.Key)))
+        foreach (var (key, name, fitAndScore) in methods.Where(m => settings.Methods.Contains(m.Key)))
         {
             BenchmarkCommand.Progress($"fitting {name}");
             var clock = Stopwatch.StartNew();
             var scored = fitAndScore(trainData, testData);
             clock.Stop();
+            if (settings.ScoresOut is { } folder && key is "lstm" or "gru")
+            {
+                Directory.CreateDirectory(folder);
+                SaveScores(context, scored, Path.Combine(folder, $"{key}.tsv"));
+            }
+
             var metrics = context.MulticlassClassification.Evaluate(scored);
             BenchmarkCommand.Progress($"{name}: accuracy {metrics.MicroAccuracy:P2}, macro {metrics.MacroAccuracy:P2} ({clock.Elapsed.TotalSeconds:F0} s)");
             results.Add((name, metrics.MicroAccuracy));
@@ -180,6 +190,58 @@ internal static class TextClassificationBenchmark
         }
 
         return Scored(context, sum!, classes);
+    }
+
+    private static void SaveScores(MLContext context, IDataView scored, string path)
+    {
+        var lines = context.Data.CreateEnumerable<ScoredRow>(scored, reuseRowObject: false)
+            .Select(r => string.Join('\t', [r.Label.ToString(CultureInfo.InvariantCulture), .. r.Score.Select(x => x.ToString("R", CultureInfo.InvariantCulture))]));
+        File.WriteAllLines(path, lines);
+        BenchmarkCommand.Progress($"scores written to {path}");
+    }
+
+    /// <summary>The mean of the class probabilities in <paramref name="files"/> (rows in the same order), evaluated with ML.NET's evaluator.</summary>
+    private static BenchmarkReport Combine(string[] files)
+    {
+        if (files.Length < 2)
+        {
+            throw new ArgumentException("--combine needs at least two score files.");
+        }
+
+        List<ScoredRow>? sum = null;
+        foreach (string file in files)
+        {
+            var rows = File.ReadAllLines(file).Select((line, i) =>
+            {
+                var fields = line.Split('\t');
+                return new ScoredRow { Label = uint.Parse(fields[0], CultureInfo.InvariantCulture), Score = [.. fields.Skip(1).Select(f => float.Parse(f, CultureInfo.InvariantCulture))] };
+            }).ToList();
+            sum ??= [.. rows.Select(r => new ScoredRow { Label = r.Label, Score = new float[r.Score.Length] })];
+            if (rows.Count != sum.Count)
+            {
+                throw new ArgumentException($"{file} has {rows.Count} rows, {files[0]} has {sum.Count}: score files of runs on the same split are needed.");
+            }
+
+            for (int i = 0; i < rows.Count; i++)
+            {
+                if (rows[i].Label != sum[i].Label || rows[i].Score.Length != sum[i].Score.Length)
+                {
+                    throw new ArgumentException($"{file}, row {i + 1}: label {rows[i].Label} with {rows[i].Score.Length} classes, but {files[0]} has label {sum[i].Label} with {sum[i].Score.Length}: not the same split.");
+                }
+
+                for (int c = 0; c < rows[i].Score.Length; c++)
+                {
+                    sum[i].Score[c] += rows[i].Score[c] / files.Length;
+                }
+            }
+        }
+
+        var context = new MLContext();
+        var metrics = context.MulticlassClassification.Evaluate(Scored(context, sum!, sum![0].Score.Length));
+        var table = new ReportTable(("Scores averaged", false), ("Accuracy (micro)", true), ("Macro accuracy", true), ("Log-loss", true));
+        table.AddRow(string.Join(" + ", files.Select(Path.GetFileName)), metrics.MicroAccuracy.ToString("P2", CultureInfo.InvariantCulture),
+            metrics.MacroAccuracy.ToString("P2", CultureInfo.InvariantCulture), Statistics.Number(metrics.LogLoss, 3));
+        return new BenchmarkReport().Paragraph($"The mean of the class probabilities of {string.Join(", ", files)} ({sum.Count:N0} rows).").Table(table);
     }
 
     private static int ClassCount(IDataView scored) => (int)((KeyDataViewType)scored.Schema["Label"].Type).Count;
