@@ -42,6 +42,12 @@ public static class TextClassifierDefaults
 /// Options shared by the text classifiers: where the tokens come from, how long a row may be, and
 /// the network (any layer list that starts with <see cref="Layer.Embedding"/>).
 /// </summary>
+/// <remarks>
+/// To fine-tune another text classifier's network (<see cref="SupervisedNetworkOptions.Pretrained"/>),
+/// feed a token key column mapped with the vocabulary that network was trained with and leave
+/// <see cref="TextColumnName"/> unset: token ids must mean the same words in both. A network that does
+/// not start with an embedding, or whose embedding is smaller than the token column needs, is refused.
+/// </remarks>
 public abstract class TextClassifierOptions : SupervisedNetworkOptions
 {
     /// <summary>Creates options with the text classifier defaults.</summary>
