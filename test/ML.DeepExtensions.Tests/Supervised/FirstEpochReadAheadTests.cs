@@ -24,14 +24,16 @@ public sealed class FirstEpochReadAheadTests
     {
         GeneratedDataView? view = null;
         int waited = 0;
-        // The first cursor to reach a row waits for a second one to open: with reading ahead, the
-        // first epoch's cursor and the statistics pass's cursor are open at once; without, this times out.
+        // The first cursor to reach a row waits, still open, until a second one has been opened: with
+        // reading ahead, the first epoch's cursor and the statistics pass's cursor are open at once;
+        // without, this times out. (The count of cursors ever opened, because the second may read its
+        // few rows and close between two looks.)
         view = Rows(300, row =>
         {
             if (row == 0 && Interlocked.Exchange(ref waited, 1) == 0)
             {
                 var clock = Stopwatch.StartNew();
-                while (view!.OpenCursors < 2)
+                while (view!.CursorsOpened < 2)
                 {
                     if (clock.ElapsedMilliseconds > 10_000)
                     {
