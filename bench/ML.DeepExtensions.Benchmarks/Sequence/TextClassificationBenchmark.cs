@@ -179,14 +179,7 @@ internal static class TextClassificationBenchmark
                 BenchmarkCommand.Progress($"{cell} seed {settings.Seed + k}: accuracy {single.MicroAccuracy:P2}");
             }
 
-            sum ??= [.. rows.Select(r => new ScoredRow { Label = r.Label, Score = new float[r.Score.Length] })];
-            for (int i = 0; i < rows.Count; i++)
-            {
-                for (int c = 0; c < classes; c++)
-                {
-                    sum[i].Score[c] += rows[i].Score[c] / settings.Seeds;
-                }
-            }
+            sum = AddToMean(sum, rows, settings.Seeds, $"seed {settings.Seed + k}");
         }
 
         return Scored(context, sum!, classes);
@@ -211,29 +204,12 @@ internal static class TextClassificationBenchmark
         List<ScoredRow>? sum = null;
         foreach (string file in files)
         {
-            var rows = File.ReadAllLines(file).Select((line, i) =>
+            var rows = File.ReadAllLines(file).Select(line =>
             {
                 var fields = line.Split('\t');
                 return new ScoredRow { Label = uint.Parse(fields[0], CultureInfo.InvariantCulture), Score = [.. fields.Skip(1).Select(f => float.Parse(f, CultureInfo.InvariantCulture))] };
             }).ToList();
-            sum ??= [.. rows.Select(r => new ScoredRow { Label = r.Label, Score = new float[r.Score.Length] })];
-            if (rows.Count != sum.Count)
-            {
-                throw new ArgumentException($"{file} has {rows.Count} rows, {files[0]} has {sum.Count}: score files of runs on the same split are needed.");
-            }
-
-            for (int i = 0; i < rows.Count; i++)
-            {
-                if (rows[i].Label != sum[i].Label || rows[i].Score.Length != sum[i].Score.Length)
-                {
-                    throw new ArgumentException($"{file}, row {i + 1}: label {rows[i].Label} with {rows[i].Score.Length} classes, but {files[0]} has label {sum[i].Label} with {sum[i].Score.Length}: not the same split.");
-                }
-
-                for (int c = 0; c < rows[i].Score.Length; c++)
-                {
-                    sum[i].Score[c] += rows[i].Score[c] / files.Length;
-                }
-            }
+            sum = AddToMean(sum, rows, files.Length, file);
         }
 
         var context = new MLContext();
@@ -242,6 +218,31 @@ internal static class TextClassificationBenchmark
         table.AddRow(string.Join(" + ", files.Select(Path.GetFileName)), metrics.MicroAccuracy.ToString("P2", CultureInfo.InvariantCulture),
             metrics.MacroAccuracy.ToString("P2", CultureInfo.InvariantCulture), Statistics.Number(metrics.LogLoss, 3));
         return new BenchmarkReport().Paragraph($"The mean of the class probabilities of {string.Join(", ", files)} ({sum.Count:N0} rows).").Table(table);
+    }
+
+    /// <summary>Adds <paramref name="rows"/>' probabilities / <paramref name="count"/> to the running mean (started from the first rows).</summary>
+    private static List<ScoredRow> AddToMean(List<ScoredRow>? sum, List<ScoredRow> rows, int count, string source)
+    {
+        sum ??= [.. rows.Select(r => new ScoredRow { Label = r.Label, Score = new float[r.Score.Length] })];
+        if (rows.Count != sum.Count)
+        {
+            throw new ArgumentException($"{source} has {rows.Count} scored rows, the first has {sum.Count}: the scores must come from runs on the same split.");
+        }
+
+        for (int i = 0; i < rows.Count; i++)
+        {
+            if (rows[i].Label != sum[i].Label || rows[i].Score.Length != sum[i].Score.Length)
+            {
+                throw new ArgumentException($"{source}, row {i + 1}: label {rows[i].Label} with {rows[i].Score.Length} classes, but the first has label {sum[i].Label} with {sum[i].Score.Length}: not the same split.");
+            }
+
+            for (int c = 0; c < rows[i].Score.Length; c++)
+            {
+                sum[i].Score[c] += rows[i].Score[c] / count;
+            }
+        }
+
+        return sum;
     }
 
     private static int ClassCount(IDataView scored) => (int)((KeyDataViewType)scored.Schema["Label"].Type).Count;
