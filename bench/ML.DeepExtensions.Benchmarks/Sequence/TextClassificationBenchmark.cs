@@ -204,11 +204,7 @@ internal static class TextClassificationBenchmark
         List<ScoredRow>? sum = null;
         foreach (string file in files)
         {
-            var rows = File.ReadAllLines(file).Select(line =>
-            {
-                var fields = line.Split('\t');
-                return new ScoredRow { Label = uint.Parse(fields[0], CultureInfo.InvariantCulture), Score = [.. fields.Skip(1).Select(f => float.Parse(f, CultureInfo.InvariantCulture))] };
-            }).ToList();
+            var rows = File.ReadAllLines(file).Select((line, i) => ParseScores(line, file, i + 1)).ToList();
             sum = AddToMean(sum, rows, files.Length, file);
         }
 
@@ -218,6 +214,23 @@ internal static class TextClassificationBenchmark
         table.AddRow(string.Join(" + ", files.Select(Path.GetFileName)), metrics.MicroAccuracy.ToString("P2", CultureInfo.InvariantCulture),
             metrics.MacroAccuracy.ToString("P2", CultureInfo.InvariantCulture), Statistics.Number(metrics.LogLoss, 3));
         return new BenchmarkReport().Paragraph($"The mean of the class probabilities of {string.Join(", ", files)} ({sum.Count:N0} rows).").Table(table);
+    }
+
+    /// <summary>One line of a --scores-out file: the label key, then one probability per class.</summary>
+    private static ScoredRow ParseScores(string line, string file, int lineNumber)
+    {
+        var fields = line.Split('\t');
+        var scores = new float[fields.Length - 1];
+        uint label = 0;
+        bool valid = fields.Length > 1 && uint.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out label) && label > 0;
+        for (int c = 0; valid && c < scores.Length; c++)
+        {
+            valid = float.TryParse(fields[c + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out scores[c]) && float.IsFinite(scores[c]);
+        }
+
+        return valid
+            ? new ScoredRow { Label = label, Score = scores }
+            : throw new FormatException($"{file}, line {lineNumber}: '{line}' is not a label key followed by tab-separated class probabilities (a --scores-out file).");
     }
 
     /// <summary>Adds <paramref name="rows"/>' probabilities / <paramref name="count"/> to the running mean (started from the first rows).</summary>
