@@ -271,6 +271,7 @@ public sealed class DataViewBatchSource : IBatchSource
     /// <summary>
     /// The last epoch the run will read, when the trainer knows it: no epoch after it is read ahead,
     /// so the final epoch does not spend a core reading one that nobody trains on. Null: no limit.
+    /// <see cref="Training.TrainingEngine.Fit"/> sets it from the run's epoch count; loops of their own set it themselves.
     /// </summary>
     internal int? LastEpoch { get; set; }
 

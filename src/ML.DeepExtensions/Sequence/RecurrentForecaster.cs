@@ -77,7 +77,6 @@ public sealed class RecurrentForecaster : IEstimator<RecurrentForecastModel>
         var sourceOptions = new BatchSourceOptions { BatchSize = Options.BatchSize, Seed = run.Seed };
         var source = new DataViewBatchSource(windowData,
             [BatchColumn.Features(nameof(WindowRow.Window), inputShape), BatchColumn.RegressionLabel(nameof(WindowRow.Target), [horizon])], sourceOptions);
-        source.LastEpoch = Options.Epochs - 1;
         float scale = (float)std[0];
         Func<Tensor, Tensor, Tensor> loss = Options.Loss == ForecastLoss.AbsoluteError
             ? (output, target) => nn.functional.l1_loss(output / scale, target / scale)

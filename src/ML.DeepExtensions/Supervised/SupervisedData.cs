@@ -57,7 +57,6 @@ internal sealed class SupervisedData
             }
         }
 
-        train.LastEpoch = options.Epochs - 1;
         if (options.ResumeFromCheckpoint is null)
         {
             // The first epoch fills its shuffle buffer while the statistics pass reads, rather than

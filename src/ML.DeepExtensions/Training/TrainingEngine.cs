@@ -41,6 +41,12 @@ public static class TrainingEngine
             }
         }
 
+        if (train is DataViewBatchSource source)
+        {
+            // The run ends after this epoch: reading the next one ahead would be for nothing.
+            source.LastEpoch = run.Options.Epochs - 1;
+        }
+
         run.StepsPerEpoch = train.BatchesPerEpoch ?? 0;
         run.Start();
         bool callbacksReadBatchLogs = run.AnyCallbackReadsBatchLogs;
